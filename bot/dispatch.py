@@ -1,0 +1,90 @@
+"""Routing a typed message to the capability that answers it.
+
+Each `handlers/` module exposes a `Router`; `bot.composition` lists them in order. The first route that
+matches answers; a handler returns the reply text, or None when there is nothing to say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot import outbox, render
+from bot.wechat import Incoming, Kind
+from config.settings import Settings
+
+
+@dataclass
+class Context:
+    """What a handler may touch: the open transaction, the message, the clock, and the outbox."""
+
+    session: Session
+    incoming: Incoming
+    now: datetime
+    settings: Settings
+
+    @property
+    def openid(self) -> str:
+        return self.incoming.openid
+
+    @property
+    def text(self) -> str:
+        return self.incoming.text.strip()
+
+    def render(self, name: str, **context: Any) -> str:
+        return render.render(name, **context)
+
+    def push_text(self, openid: str, content: str, key: str) -> None:
+        """Queue a customer-service message in this transaction (sent only if the transaction commits)."""
+        outbox.enqueue_text(self.session, key=key, openid=openid, content=content, now=self.now)
+
+
+Handler = Callable[[Context], str | None]
+Predicate = Callable[[Context], bool]
+
+
+class Router:
+    """The routes of one capability, tried in the order they were declared."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[tuple[Predicate, Handler]] = []
+
+    def route(self, predicate: Predicate) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append((predicate, handler))
+            return handler
+
+        return register
+
+    def on(self, *kinds: Kind) -> Callable[[Handler], Handler]:
+        return self.route(lambda ctx: ctx.incoming.kind in kinds)
+
+    def command(self, *words: str) -> Callable[[Handler], Handler]:
+        """A text message whose first word is one of `words` (`月报`, `月报 2024年5月`)."""
+        pattern = re.compile(r"^(?:" + "|".join(map(re.escape, words)) + r")(?:\s|$)")
+        return self.route(lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(pattern.match(ctx.text)))
+
+    def click(self, *keys: str) -> Callable[[Handler], Handler]:
+        return self.route(lambda ctx: ctx.incoming.kind is Kind.CLICK and ctx.incoming.event_key in keys)
+
+    def resolve(self, ctx: Context) -> Handler | None:
+        return next((handler for predicate, handler in self.routes if predicate(ctx)), None)
+
+
+class Dispatcher:
+    def __init__(self, routers: Sequence[Router], fallback: Handler) -> None:
+        self.routers = list(routers)
+        self.fallback = fallback
+
+    def handle(self, ctx: Context) -> str | None:
+        for router in self.routers:
+            handler = router.resolve(ctx)
+            if handler is not None:
+                return handler(ctx)
+        return self.fallback(ctx)

@@ -1,0 +1,196 @@
+"""Exactly-once handling of WeChat deliveries, one message at a time per user, within the reply budget.
+
+WeChat retries a delivery up to three times when no answer comes within 5 seconds. Each delivery key gets
+one `InboundMessage` row, written in the same transaction as the handler's changes, under a per-user lock
+(an asyncio lock in this process, an advisory lock across processes; SQLite's BEGIN IMMEDIATE on its own).
+A retry therefore waits for the first delivery to finish and answers with its stored reply. When handling
+would pass the budget the endpoint answers `success` and the reply leaves later through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import TypeVar
+
+import anyio
+from sqlmodel import Session
+
+from bot import outbox
+from bot.dispatch import Context, Dispatcher
+from bot.render import render
+from bot.wechat import Incoming, Kind
+from config.settings import Settings
+from storage.db import Database, utcnow
+from storage.models import InboundMessage, ReplyMode, WechatUser
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_MESSAGES = frozenset({Kind.TEXT, Kind.IMAGE, Kind.UNSUPPORTED})
+
+
+class _Phase(Enum):
+    PENDING = "pending"
+    ANSWERING = "answering"  # the handler finished in time: the endpoint will carry its reply
+    LATE = "late"  # the endpoint gave up waiting: the reply must go through the outbox
+
+
+@dataclass
+class _Ticket:
+    """Decides, exactly once and under a lock, who delivers the reply: the HTTP answer or the outbox."""
+
+    phase: _Phase = _Phase.PENDING
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim_answer(self) -> bool:
+        with self.lock:
+            if self.phase is _Phase.PENDING:
+                self.phase = _Phase.ANSWERING
+            return self.phase is _Phase.ANSWERING
+
+    def give_up(self) -> bool:
+        with self.lock:
+            if self.phase is _Phase.PENDING:
+                self.phase = _Phase.LATE
+            return self.phase is _Phase.LATE
+
+
+class _UserLocks:
+    """FIFO per-user asyncio locks, forgotten when nobody holds or waits for them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def run(self, key: str, work: Callable[[], T]) -> T:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await anyio.to_thread.run_sync(work)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class Inbox:
+    def __init__(
+        self,
+        db: Database,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        on_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._dispatcher = dispatcher
+        self._settings = settings
+        self._clock = clock
+        self._on_outbox = on_outbox
+        self._locks = _UserLocks()
+        self._background: set[asyncio.Task[str | None]] = set()
+
+    async def deliver(self, incoming: Incoming) -> str | None:
+        """The passive reply for this delivery, or None to answer `success`."""
+        ticket = _Ticket()
+        task = asyncio.create_task(self._locks.run(incoming.openid, lambda: self._handle(incoming, ticket)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=self._settings.reply_budget_seconds)
+        except TimeoutError:
+            if ticket.give_up():
+                log.warning("%s: over the %.1f s budget, answering later", incoming.dedup_key, self._budget)
+                return None
+            return await task
+
+    @property
+    def _budget(self) -> float:
+        return self._settings.reply_budget_seconds
+
+    async def drain(self) -> None:
+        """Wait for deliveries still running after their HTTP answer (shutdown, tests)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _handle(self, incoming: Incoming, ticket: _Ticket) -> str | None:
+        try:
+            return self._handle_once(incoming, ticket)
+        except Exception:
+            log.exception("%s: handler failed", incoming.dedup_key)
+            return self._record_failure(incoming, ticket)
+
+    def _handle_once(self, incoming: Incoming, ticket: _Ticket) -> str | None:
+        now = self._clock()
+        with self._db.transaction() as session:
+            self._db.lock_key(session, f"user:{incoming.openid}")
+            seen = session.get(InboundMessage, incoming.dedup_key)
+            if seen is not None:
+                log.info("%s: retry answered from the stored reply", incoming.dedup_key)
+                return seen.reply if seen.reply_mode == ReplyMode.PASSIVE else None
+            record = InboundMessage(
+                dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
+            )
+            session.add(record)
+            self._touch_user(session, incoming, now)
+            reply = self._dispatcher.handle(Context(session, incoming, now, self._settings))
+            return self._settle(session, record, incoming, reply, ticket, now)
+
+    def _settle(
+        self,
+        session: Session,
+        record: InboundMessage,
+        incoming: Incoming,
+        reply: str | None,
+        ticket: _Ticket,
+        now: datetime,
+    ) -> str | None:
+        record.reply = reply
+        if reply is None:
+            record.reply_mode = ReplyMode.NONE
+        elif ticket.claim_answer():
+            record.reply_mode = ReplyMode.PASSIVE
+        else:
+            record.reply_mode = ReplyMode.OUTBOX
+            outbox.enqueue_text(
+                session, key=f"reply:{incoming.dedup_key}", openid=incoming.openid, content=reply, now=now
+            )
+            self._on_outbox()
+        session.add(record)
+        return reply if record.reply_mode == ReplyMode.PASSIVE else None
+
+    def _record_failure(self, incoming: Incoming, ticket: _Ticket) -> str | None:
+        """Store the apology so a retry gets it too instead of running the failing handler again."""
+        apology = render("error.j2")
+        now = self._clock()
+        try:
+            with self._db.transaction() as session:
+                if session.get(InboundMessage, incoming.dedup_key) is not None:
+                    return apology
+                record = InboundMessage(
+                    dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
+                )
+                return self._settle(session, record, incoming, apology, ticket, now)
+        except Exception:
+            log.exception("%s: could not record the failure", incoming.dedup_key)
+            return apology
+
+    @staticmethod
+    def _touch_user(session: Session, incoming: Incoming, now: datetime) -> None:
+        user = session.get(WechatUser, incoming.openid) or WechatUser(openid=incoming.openid, first_seen_at=now)
+        user.messages_handled += 1
+        if incoming.kind in USER_MESSAGES:
+            user.last_message_at = now
+        if incoming.kind is Kind.SUBSCRIBE:
+            user.subscribed = True
+        elif incoming.kind is Kind.UNSUBSCRIBE:
+            user.subscribed = False
+        session.add(user)

@@ -1,0 +1,34 @@
+"""The one way the system turns a template into text: every message and document goes through here."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """StrictUndefined so a missing variable fails in tests instead of showing a blank to a chair."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render `templates/<name>` and strip the surrounding blank lines templates tend to leave."""
+    return environment().get_template(name).render(**context).strip()
+
+
+def exists(name: str) -> bool:
+    return (TEMPLATES_DIR / name).is_file()

@@ -1,0 +1,179 @@
+"""The WeChat protocol at the edge: signatures, safe-mode crypto, parsing into typed messages, reply XML.
+
+Everything wechatpy does for us is called from here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+
+# XML 1.0 forbids these; WeChat users can still paste them, so they are dropped on the way in and out.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class RejectedRequest(Exception):
+    """A request WeChat would never send; `status` is the HTTP answer, `reason` the log line."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    CLICK = "click"
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    EVENT = "event"  # any other event: acknowledged, nothing to say
+    UNSUPPORTED = "unsupported"  # voice, video, location, link, unknown types
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One user message or event, as the dispatcher sees it."""
+
+    kind: Kind
+    openid: str
+    account: str
+    created: datetime
+    dedup_key: str
+    text: str = ""
+    media_id: str = ""
+    pic_url: str = ""
+    event_key: str = ""
+    raw_type: str = ""
+
+
+def signature_of(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def verify_signature(token: str, signature: str, timestamp: str, nonce: str) -> bool:
+    return hmac.compare_digest(signature_of(token, timestamp, nonce), signature.lower())
+
+
+def check_fresh(timestamp: str, window_seconds: int, now: float | None = None) -> None:
+    """Reject replays: WeChat signs the timestamp, so an old signed request cannot be re-dated."""
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise RejectedRequest(400, "timestamp is not an integer") from None
+    skew = abs((now if now is not None else time.time()) - sent)
+    if skew > window_seconds:
+        raise RejectedRequest(403, f"timestamp outside the replay window ({int(skew)} s)")
+
+
+def strip_illegal(text: str) -> str:
+    return _XML_ILLEGAL.sub("", text)
+
+
+def check_xml_body(body: bytes) -> str:
+    """Text of a body that is safe to hand to the XML parser (no DTD, no entity tricks, an <xml> root)."""
+    if _DTD.search(body):
+        raise RejectedRequest(400, "XML with a DOCTYPE or ENTITY declaration")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RejectedRequest(400, "body is not UTF-8") from None
+    text = strip_illegal(text).strip()
+    if not text.startswith("<xml>") and not text.startswith("<xml "):
+        raise RejectedRequest(400, "body is not an <xml> document")
+    return text
+
+
+class Crypto:
+    """Safe/compatible mode: wechatpy's AES envelope, verified with `msg_signature` (never `signature`)."""
+
+    def __init__(self, token: str, aes_key: str, appid: str) -> None:
+        self._crypto = WeChatCrypto(token, aes_key, appid)
+
+    def decrypt(self, body: str, msg_signature: str, timestamp: str, nonce: str) -> str:
+        try:
+            plain = self._crypto.decrypt_message(body, msg_signature, timestamp, nonce)
+        except InvalidSignatureException:
+            raise RejectedRequest(403, "msg_signature does not match") from None
+        except InvalidAppIdException:
+            raise RejectedRequest(400, "encrypted for another appid") from None
+        except (ExpatError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise RejectedRequest(400, f"cannot decrypt body ({type(exc).__name__})") from None
+        return check_xml_body(plain.encode() if isinstance(plain, str) else plain)
+
+    def encrypt(self, xml: str, nonce: str, timestamp: str) -> str:
+        return str(self._crypto.encrypt_message(xml, nonce, timestamp))
+
+
+_MESSAGE_KINDS = {"text": Kind.TEXT, "image": Kind.IMAGE}
+_EVENT_KINDS = {
+    "click": Kind.CLICK,
+    "subscribe": Kind.SUBSCRIBE,
+    "subscribe_scan": Kind.SUBSCRIBE,
+    "unsubscribe": Kind.UNSUBSCRIBE,
+}
+
+
+def parse(xml: str) -> Incoming:
+    """Typed message from checked XML; anything WeChat would not send is a RejectedRequest(400)."""
+    try:
+        message: Any = parse_message(xml)
+        raw = message._data
+        openid = str(raw["FromUserName"]).strip()
+        account = str(raw.get("ToUserName") or "")
+        created_epoch = int(raw["CreateTime"])
+        msg_type = str(raw["MsgType"]).lower()
+        event = str(raw.get("Event") or "").lower()
+        event_key = str(raw.get("EventKey") or "")
+    except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RejectedRequest(400, f"malformed message XML ({type(exc).__name__})") from None
+    if not openid:
+        raise RejectedRequest(400, "message without FromUserName")
+    created = datetime.fromtimestamp(created_epoch, UTC)
+    msg_id = str(raw.get("MsgId") or raw.get("MsgID") or "")
+    if msg_type == "event":
+        kind = _EVENT_KINDS.get(event, Kind.EVENT)
+        dedup_key = f"evt:{openid}:{created_epoch}:{event}:{event_key}"
+        raw_type = f"event:{event}"
+    else:
+        kind = _MESSAGE_KINDS.get(msg_type, Kind.UNSUPPORTED)
+        dedup_key = f"msg:{msg_id}" if msg_id else f"msg:{openid}:{created_epoch}:{msg_type}"
+        raw_type = msg_type
+    return Incoming(
+        kind=kind,
+        openid=openid,
+        account=account,
+        created=created,
+        dedup_key=dedup_key[:200],
+        text=str(raw.get("Content") or "") if kind is Kind.TEXT else "",
+        media_id=str(raw.get("MediaId") or ""),
+        pic_url=str(raw.get("PicUrl") or ""),
+        event_key=event_key,
+        raw_type=raw_type,
+    )
+
+
+def _cdata(value: str) -> str:
+    return "<![CDATA[" + strip_illegal(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def text_reply_xml(to_user: str, from_account: str, content: str, created: int | None = None) -> str:
+    """A passive text reply that stays well-formed whatever the content holds (`]]>`, emoji, controls)."""
+    stamp = int(time.time()) if created is None else created
+    return (
+        f"<xml><ToUserName>{_cdata(to_user)}</ToUserName><FromUserName>{_cdata(from_account)}</FromUserName>"
+        f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{_cdata(content)}</Content></xml>"
+    )

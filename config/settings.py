@@ -1,0 +1,85 @@
+"""Settings from UNIONBOT_* environment variables (and an optional .env), validated at start-up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'unionbot.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UNIONBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+
+    wechat_token: str = "unionbot-dev-token"
+    wechat_appid: str = "wx0000000000000000"
+    wechat_secret: str = "unionbot-dev-secret"
+    wechat_aes_key: str | None = Field(default=None, description="43-character EncodingAESKey; safe mode")
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    replay_window_seconds: int = Field(default=300, ge=1)
+    reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.8)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_run_in_service: bool = True
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if len(value) != 43:
+            raise ValueError(f"must be 43 characters, got {len(value)}")
+        try:
+            key = base64.b64decode(value + "=", validate=True)
+        except binascii.Error as exc:
+            raise ValueError("is not valid base64") from exc
+        if len(key) != 32:
+            raise ValueError("must decode to 32 bytes")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def safe_mode(self) -> bool:
+        return self.wechat_aes_key is not None
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names it as its environment variable."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "UNIONBOT_" + str(error["loc"][0]).upper() if error["loc"] else "UNIONBOT_*"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

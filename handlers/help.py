@@ -1,0 +1,28 @@
+"""What the account says when nothing more specific applies: welcome, help, unsupported message types."""
+
+from __future__ import annotations
+
+from bot.dispatch import Context, Router
+from bot.wechat import Kind
+
+router = Router("help")
+
+
+@router.on(Kind.UNSUBSCRIBE, Kind.EVENT)
+def silent(_ctx: Context) -> None:
+    """WeChat shows nothing for these; answering would only be dropped."""
+    return None
+
+
+@router.on(Kind.SUBSCRIBE)
+def welcome(ctx: Context) -> str:
+    return ctx.render("welcome.j2")
+
+
+@router.on(Kind.UNSUPPORTED)
+def unsupported(ctx: Context) -> str:
+    return ctx.render("unsupported.j2")
+
+
+def help_text(ctx: Context) -> str:
+    return ctx.render("help.j2")
