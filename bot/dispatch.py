@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,8 @@ from sqlmodel import Session
 from bot import outbox, render
 from bot.wechat import Incoming, Kind
 from config.settings import Settings
+from storage.identity import active_member
+from storage.models import Member
 
 
 @dataclass
@@ -27,6 +29,20 @@ class Context:
     incoming: Incoming
     now: datetime
     settings: Settings
+    _member: Member | None = field(default=None, init=False, repr=False)
+    _member_loaded: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def member(self) -> Member | None:
+        """The sender's active binding (None for a user who has not bound yet), read once per message."""
+        if not self._member_loaded:
+            self._member = active_member(self.session, self.incoming.openid)
+            self._member_loaded = True
+        return self._member
+
+    def forget_member(self) -> None:
+        """After binding or unbinding in this message, read the binding again."""
+        self._member_loaded = False
 
     @property
     def openid(self) -> str:

@@ -84,3 +84,108 @@ class AccessToken(SQLModel, table=True):
     token: str = Field(max_length=1024)
     expires_at: datetime
     fetched_at: datetime
+
+
+class Role(StrEnum):
+    CHAIR = "chair"  # 企业工会主席: one enterprise, files all three forms
+    WARNER = "warner"  # 劳动争议预警员: one enterprise, files warnings only
+    STAFF = "staff"  # 街道总工会工作人员: queries, reviews, alerts
+    ADMIN = "admin"
+
+
+class Enterprise(SQLModel, table=True):
+    """The roster: one row per enterprise, keyed for imports by its unified social credit code."""
+
+    __tablename__ = "enterprise"
+
+    id: int | None = Field(default=None, primary_key=True)
+    credit_code: str = Field(max_length=18, unique=True)
+    name: str = Field(max_length=200, index=True)
+    employees: int = 0
+    community: str = Field(default="", max_length=100)
+    has_union: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class Member(SQLModel, table=True):
+    """A WeChat user's role (one binding per openid; staff and admins have no enterprise)."""
+
+    __tablename__ = "member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64, unique=True)
+    role: str = Field(sa_type=String(16))
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    name: str = Field(default="", max_length=100)
+    active: bool = True
+    bound_at: datetime
+    deactivated_at: datetime | None = None
+
+
+class InviteCode(SQLModel, table=True):
+    """A one-time binding code; expired, used or unknown codes count as failed attempts."""
+
+    __tablename__ = "invite_code"
+
+    code: str = Field(primary_key=True, max_length=16)
+    role: str = Field(sa_type=String(16))
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: str | None = Field(default=None, max_length=64)
+
+
+class BindFailure(SQLModel, table=True):
+    """Wrong binding codes per WeChat user, for the lockout (5 in an hour)."""
+
+    __tablename__ = "bind_failure"
+    __table_args__ = (Index("ix_bind_failure_recent", "openid", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64)
+    at: datetime
+
+
+class Draft(SQLModel, table=True):
+    """A form in progress: the engine's state as JSON, saved after every answer."""
+
+    __tablename__ = "draft"
+    __table_args__ = (Index("ux_draft_user_form", "openid", "form_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64)
+    form_id: str = Field(max_length=64)
+    state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    created_at: datetime
+    updated_at: datetime = Field(index=True)
+    expires_at: datetime
+
+
+class Submission(SQLModel, table=True):
+    """A submitted form. `draft_key` makes submission idempotent: one draft, one record."""
+
+    __tablename__ = "submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    form_id: str = Field(max_length=64, index=True)
+    receipt: str = Field(max_length=32, unique=True)
+    draft_key: str = Field(max_length=120, unique=True)
+    openid: str = Field(max_length=64, index=True)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    submitted_at: datetime
+
+
+class Conversation(SQLModel, table=True):
+    """Per-user dialogue pointers: which form is in front, and the pages of a long reply still unread."""
+
+    __tablename__ = "conversation"
+
+    openid: str = Field(primary_key=True, max_length=64)
+    active_form: str | None = Field(default=None, max_length=64)
+    pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
