@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/unionbot db upgrade
-	$(BIN)/unionbot serve
+	$(BIN)/unionbot serve --with-fake-wechat 8001
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

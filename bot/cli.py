@@ -142,3 +142,7 @@ def outbox_status(limit: Annotated[int, typer.Option(help="How many recent failu
             typer.echo(f"{status:10} {count}")
         for row in outbox_problems(session, limit):
             typer.echo(f"#{row.id} {row.status} to {row.openid} errcode={row.errcode} {row.last_error or ''}")
+
+
+if __name__ == "__main__":
+    app()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from bot.dialog.forms import load_forms
 from bot.dispatch import Dispatcher
-from handlers import help
+from handlers import help, paging
+from handlers.forms import FormDesk
 
 
 def build_dispatcher() -> Dispatcher:
-    return Dispatcher([help.router], fallback=help.help_text)
+    """Loading the forms here validates them, so a broken form stops the service at start-up."""
+    desk = FormDesk(load_forms())
+    return Dispatcher([paging.router, desk.router, help.router], fallback=help.help_text, finish=paging.paginate)

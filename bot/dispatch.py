@@ -29,6 +29,7 @@ class Context:
     incoming: Incoming
     now: datetime
     settings: Settings
+    cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _member: Member | None = field(default=None, init=False, repr=False)
     _member_loaded: bool = field(default=False, init=False, repr=False)
 
@@ -43,6 +44,11 @@ class Context:
     def forget_member(self) -> None:
         """After binding or unbinding in this message, read the binding again."""
         self._member_loaded = False
+
+    @property
+    def local_now(self) -> datetime:
+        """The federation's wall clock: report months, dates and quiet hours are read in it."""
+        return self.now.astimezone(self.settings.zone)
 
     @property
     def openid(self) -> str:
@@ -93,12 +99,22 @@ class Router:
         return next((handler for predicate, handler in self.routes if predicate(ctx)), None)
 
 
+Finish = Callable[[Context, str | None], str | None]
+
+
 class Dispatcher:
-    def __init__(self, routers: Sequence[Router], fallback: Handler) -> None:
+    """Tries the routers in order; `finish` sees every reply on its way out (paging long ones)."""
+
+    def __init__(self, routers: Sequence[Router], fallback: Handler, finish: Finish | None = None) -> None:
         self.routers = list(routers)
         self.fallback = fallback
+        self.finish = finish
 
     def handle(self, ctx: Context) -> str | None:
+        reply = self._route(ctx)
+        return self.finish(ctx, reply) if self.finish else reply
+
+    def _route(self, ctx: Context) -> str | None:
         for router in self.routers:
             handler = router.resolve(ctx)
             if handler is not None:

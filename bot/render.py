@@ -22,6 +22,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
+    env.filters["template_exists"] = exists
     return env
 
 

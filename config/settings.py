@@ -6,6 +6,7 @@ import base64
 import binascii
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.8)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    timezone: str = "Asia/Shanghai"
+    draft_ttl_days: int = Field(default=7, ge=1)
+    reply_max_bytes: int = Field(default=2000, ge=300, le=2048)
+
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_run_in_service: bool = True
@@ -54,6 +59,15 @@ class Settings(BaseSettings):
             raise ValueError("must decode to 32 bytes")
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -62,8 +76,8 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def safe_mode(self) -> bool:
-        return self.wechat_aes_key is not None
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class SettingsError(Exception):

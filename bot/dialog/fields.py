@@ -1,0 +1,163 @@
+"""Field types: how an answer is parsed (or refused), stored as JSON, read back for expressions, and shown.
+
+Answers are stored JSON-safe: Decimals as strings, dates as ISO strings, months as "YYYY-MM", choices by
+label. `typed()` turns them back into values the expressions can compute with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from bot.dialog import normalize as n
+from bot.dialog.expressions import Expression
+
+Json = Any
+
+
+class FieldType(StrEnum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    MONEY = "money"
+    PERCENT = "percent"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    YES_NO = "yes_no"
+    DATE = "date"
+    MONTH = "month"
+    DATETIME = "datetime"
+    TEXT = "text"
+    MOBILE = "mobile"
+    ID_NUMBER = "id_number"
+    CREDIT_CODE = "credit_code"
+    ATTACHMENTS = "attachments"
+
+
+NUMERIC = frozenset({FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY, FieldType.PERCENT})
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    type: FieldType
+    label: str
+    required: bool = True
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    unit: Literal["yuan", "wan"] = "yuan"
+    options: tuple[str, ...] = ()
+    max_length: int = 500
+    min_count: int = 0
+    max_count: int = 9
+    show_if: Expression | None = None
+    default: Expression | None = None
+    warn_if: Expression | None = None
+    sensitive: bool = False
+
+
+def parse_answer(field: Field, text: str, now: datetime) -> Json:
+    """The stored form of a typed answer; raises `normalize.ParseError` with a reason template."""
+    today = now.date()
+    match field.type:
+        case FieldType.INTEGER:
+            low = int(field.minimum) if field.minimum is not None else None
+            high = int(field.maximum) if field.maximum is not None else None
+            return n.parse_integer(text, minimum=low, maximum=high)
+        case FieldType.DECIMAL:
+            return str(n.parse_decimal(text, minimum=field.minimum, maximum=field.maximum))
+        case FieldType.MONEY:
+            return str(_bounded(n.parse_money(text, unit=field.unit), field))
+        case FieldType.PERCENT:
+            return str(_bounded(n.parse_percent(text), field))
+        case FieldType.CHOICE:
+            return field.options[n.parse_choice(text, field.options)]
+        case FieldType.MULTI_CHOICE:
+            return [field.options[i] for i in n.parse_multi_choice(text, field.options)]
+        case FieldType.YES_NO:
+            return n.parse_yes_no(text)
+        case FieldType.DATE:
+            return n.parse_date(text, today=today).isoformat()
+        case FieldType.MONTH:
+            year, month = n.parse_month(text, today=today)
+            return f"{year:04d}-{month:02d}"
+        case FieldType.DATETIME:
+            return n.parse_datetime(text, now=now).replace(tzinfo=None).isoformat(timespec="minutes")
+        case FieldType.TEXT:
+            return n.parse_text(text, max_length=field.max_length)
+        case FieldType.MOBILE:
+            return n.parse_mobile(text)
+        case FieldType.ID_NUMBER:
+            return n.parse_id_number(text)
+        case FieldType.CREDIT_CODE:
+            return n.parse_credit_code(text)
+        case FieldType.ATTACHMENTS:
+            raise ValueError("attachments arrive as image messages; the engine collects them")
+
+
+def _bounded(value: Decimal, field: Field) -> Decimal:
+    if field.minimum is not None and value < field.minimum:
+        raise n.ParseError("too_small", minimum=field.minimum)
+    if field.maximum is not None and value > field.maximum:
+        raise n.ParseError("too_large", maximum=field.maximum)
+    return value
+
+
+def typed(field: Field, raw: Json) -> Any:
+    """A stored answer as a value expressions compute with (Decimal, int, bool, date, list, str)."""
+    if raw is None:
+        return None
+    if field.type in (FieldType.DECIMAL, FieldType.MONEY, FieldType.PERCENT):
+        return Decimal(raw)
+    if field.type is FieldType.DATE:
+        return date.fromisoformat(raw)
+    return raw
+
+
+def coerce(field: Field, value: Any) -> Json:
+    """A computed default in the field's stored form, or None when it cannot be one."""
+    if value is None:
+        return None
+    try:
+        if field.type is FieldType.INTEGER:
+            return int(value)
+        if field.type in (FieldType.MONEY,):
+            return str(Decimal(value).quantize(Decimal("0.01")))
+        if field.type in (FieldType.DECIMAL, FieldType.PERCENT):
+            return str(Decimal(value))
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+    return value
+
+
+def display(field: Field, raw: Json) -> str:
+    """How an answer reads back to the user (ID numbers masked)."""
+    if raw is None:
+        return "（未填）"
+    match field.type:
+        case FieldType.MONEY:
+            return f"{Decimal(raw):,.2f} 元"
+        case FieldType.PERCENT:
+            return f"{Decimal(raw).normalize():f}%"
+        case FieldType.YES_NO:
+            return "是" if raw else "否"
+        case FieldType.MULTI_CHOICE:
+            return "、".join(raw) if raw else "无"
+        case FieldType.MONTH:
+            year, month = raw.split("-")
+            return f"{int(year)}年{int(month)}月"
+        case FieldType.DATE:
+            day = date.fromisoformat(raw)
+            return f"{day.year}年{day.month}月{day.day}日"
+        case FieldType.DATETIME:
+            moment = datetime.fromisoformat(raw)
+            return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+        case FieldType.ID_NUMBER:
+            return n.mask_id_number(raw)
+        case FieldType.ATTACHMENTS:
+            return f"{len(raw)} 张图片"
+        case FieldType.INTEGER:
+            return f"{raw:,}" if abs(raw) >= 10000 else str(raw)
+    return str(raw)

@@ -1,0 +1,160 @@
+"""The edge of the form engine: start or resume a form, feed it the user's messages, save, submit.
+
+Forms are data (`config/forms/*.yaml`); a capability that needs more than the generic submission record
+(a monthly report row, a warning case and its alerts) registers `Hooks` for its form id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, State, Step, Submit, command_text
+from bot.dialog.forms import Form
+from bot.dispatch import Context, Router
+from bot.wechat import Kind
+from storage import drafts
+from storage.models import Conversation, Draft, Submission
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What a capability adds to a form: starting context (e.g. last month's answers) and submit effects."""
+
+    context: Callable[[Context, Form, str], dict[str, Any]] = lambda _ctx, _form, _args: {}
+    on_submit: Callable[[Context, Form, Submission], list[Say]] = lambda _ctx, _form, _record: []
+
+
+@dataclass
+class FormDesk:
+    forms: dict[str, Form]
+    hooks: dict[str, Hooks] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.router = Router("forms")
+        self.router.route(self._wants_start)(self.start)
+        self.router.route(self._in_form)(self.answer)
+
+    # -- routing -------------------------------------------------------------------------------------
+
+    def _started_form(self, ctx: Context) -> tuple[Form, str] | None:
+        incoming = ctx.incoming
+        for form in self.forms.values():
+            if incoming.kind is Kind.CLICK and incoming.event_key in form.menu_keys:
+                return form, ""
+            if incoming.kind is Kind.TEXT:
+                word, _, args = ctx.text.partition(" ")
+                if command_text(word) in form.start_words:
+                    return form, args.strip()
+        return None
+
+    def _wants_start(self, ctx: Context) -> bool:
+        return self._started_form(ctx) is not None
+
+    def _in_form(self, ctx: Context) -> bool:
+        """A message for the form in front; once it is submitted, only a repeated 确认 still goes to it."""
+        if ctx.incoming.kind not in (Kind.TEXT, Kind.IMAGE):
+            return False
+        pointer = ctx.session.get(Conversation, ctx.openid)
+        if pointer is None or pointer.active_form not in self.forms:
+            return False
+        draft = drafts.load_draft(ctx.session, ctx.openid, str(pointer.active_form))
+        submitted = draft is not None and draft.state.get("mode") == Mode.DONE
+        return not submitted or command_text(ctx.text) in CONFIRM
+
+    # -- handlers ------------------------------------------------------------------------------------
+
+    def start(self, ctx: Context) -> str:
+        started = self._started_form(ctx)
+        assert started is not None
+        form, args = started
+        member = ctx.member
+        role = member.role if member else ""
+        if role not in form.roles:
+            return ctx.render("forms/_not_allowed.j2", title=form.title, roles=sorted(form.roles), role=role)
+        engine = Engine(form)
+        notices: list[Say] = []
+        draft = self._live_draft(ctx, form, notices)
+        if draft is not None and draft.state.get("mode") != Mode.DONE:
+            step = engine.offer_resume(State.from_json(draft.state))
+        else:
+            context = self.hooks.get(form.id, Hooks()).context(ctx, form, args)
+            step = engine.begin(context)
+        drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = form.id
+        return self._finish(ctx, form, draft, step, notices)
+
+    def answer(self, ctx: Context) -> str:
+        pointer = drafts.conversation(ctx.session, ctx.openid, ctx.now)
+        form = self.forms[str(pointer.active_form)]
+        notices: list[Say] = []
+        draft = self._live_draft(ctx, form, notices)
+        if draft is None:
+            pointer.active_form = None
+            return self._render(ctx, [*notices, Say("help.j2")])
+        message = Message(ctx.text, ctx.incoming.media_id or None)
+        step = Engine(form).step(State.from_json(draft.state), message, ctx.local_now)
+        return self._finish(ctx, form, draft, step, notices)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _live_draft(self, ctx: Context, form: Form, notices: list[Say]) -> Draft | None:
+        """The user's draft of `form`, unless it expired (then it is dropped with a notice)."""
+        draft = drafts.load_draft(ctx.session, ctx.openid, form.id)
+        if draft is not None and draft.expires_at < ctx.now:
+            drafts.delete_draft(ctx.session, draft)
+            notices.append(Say("forms/_expired.j2", {"title": form.title, "days": ctx.settings.draft_ttl_days}))
+            return None
+        return draft
+
+    def _finish(self, ctx: Context, form: Form, draft: Draft | None, step: Step, notices: list[Say]) -> str:
+        says = [*notices, *step.says]
+        pointer = drafts.conversation(ctx.session, ctx.openid, ctx.now)
+        if isinstance(step.action, Discard):
+            if draft is not None:
+                drafts.delete_draft(ctx.session, draft)
+            pointer.active_form = None
+            return self._render(ctx, says)
+        saved = drafts.save_draft(
+            ctx.session,
+            draft if draft is not None and draft.form_id == form.id else None,
+            openid=ctx.openid,
+            form_id=form.id,
+            state=step.state.to_json(),
+            now=ctx.now,
+            ttl=timedelta(days=ctx.settings.draft_ttl_days),
+        )
+        if isinstance(step.action, Submit):
+            says.extend(self._submit(ctx, form, saved, step))
+        return self._render(ctx, says)
+
+    def _submit(self, ctx: Context, form: Form, draft: Draft, step: Step) -> list[Say]:
+        assert isinstance(step.action, Submit)
+        member = ctx.member
+        record = drafts.submit(
+            ctx.session,
+            form_id=form.id,
+            receipt_prefix=form.receipt_prefix,
+            draft_key=f"{draft.id}:{draft.created_at.isoformat()}",
+            openid=ctx.openid,
+            enterprise_id=member.enterprise_id if member else None,
+            answers=step.action.answers,
+            now=ctx.now,
+        )
+        step.state.receipt = record.receipt
+        drafts.save_draft(
+            ctx.session,
+            draft,
+            openid=ctx.openid,
+            form_id=form.id,
+            state=step.state.to_json(),
+            now=ctx.now,
+            ttl=timedelta(days=ctx.settings.draft_ttl_days),
+        )
+        extra = self.hooks.get(form.id, Hooks()).on_submit(ctx, form, record)
+        return [Say("forms/_submitted.j2", {"title": form.title, "receipt": record.receipt}), *extra]
+
+    @staticmethod
+    def _render(ctx: Context, says: list[Say]) -> str:
+        return "\n\n".join(ctx.render(say.template, **say.context) for say in says)

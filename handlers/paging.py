@@ -1,0 +1,65 @@
+"""Long replies are split into pages that fit WeChat's limit; `更多` shows the next one."""
+
+from __future__ import annotations
+
+from bot.dialog.engine import command_text
+from bot.dispatch import Context, Router
+from bot.wechat import Kind
+from storage.drafts import conversation
+from storage.models import Conversation
+
+router = Router("paging")
+MORE = frozenset({"更多", "下一页", "继续看"})
+SUFFIX_RESERVE = 120  # bytes kept free on each page for the "（第1/3页…）" line
+
+
+@router.route(lambda ctx: ctx.incoming.kind is Kind.TEXT and command_text(ctx.text) in MORE)
+def more(ctx: Context) -> str:
+    pointer = conversation(ctx.session, ctx.openid, ctx.now)
+    ctx.cache["paging"] = True
+    if not pointer.pages:
+        return ctx.render("paging/nothing_more.j2")
+    page, pointer.pages = pointer.pages[0], pointer.pages[1:]
+    ctx.session.add(pointer)
+    return page
+
+
+def split(text: str, budget: int) -> list[str]:
+    """Pieces of at most `budget` UTF-8 bytes, cut at line ends where possible, never inside a character."""
+    pages: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > budget:
+            cut = len(line.encode()[:budget].decode(errors="ignore"))
+            if current:
+                pages.append(current)
+                current = ""
+            pages.append(line[:cut])
+            line = line[cut:]
+        if len((current + line).encode()) > budget:
+            pages.append(current)
+            current = ""
+        current += line
+    if current:
+        pages.append(current)
+    return [page.strip() for page in pages if page.strip()]
+
+
+def paginate(ctx: Context, reply: str | None) -> str | None:
+    """Every reply passes here: a long one becomes page 1 now and the rest waits for `更多`."""
+    if reply is None or ctx.cache.get("paging"):
+        return reply
+    limit = ctx.settings.reply_max_bytes
+    if len(reply.encode()) <= limit:
+        stale = ctx.session.get(Conversation, ctx.openid)
+        if stale is not None and stale.pages:
+            stale.pages = []
+            ctx.session.add(stale)
+        return reply
+    bodies = split(reply, limit - SUFFIX_RESERVE)
+    total = len(bodies)
+    pages = [f"{body}\n{ctx.render('paging/more.j2', page=i, total=total)}" for i, body in enumerate(bodies, 1)]
+    pointer = conversation(ctx.session, ctx.openid, ctx.now)
+    pointer.pages = pages[1:]
+    ctx.session.add(pointer)
+    return pages[0]

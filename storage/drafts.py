@@ -1,0 +1,97 @@
+"""Drafts, the per-user conversation pointer, and idempotent submissions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.models import Conversation, Draft, Submission
+
+
+class DraftConflict(Exception):
+    """Another process saved this draft in between (the per-user lock should make this impossible)."""
+
+
+def load_draft(session: Session, openid: str, form_id: str) -> Draft | None:
+    return session.exec(select(Draft).where(Draft.openid == openid, Draft.form_id == form_id)).first()
+
+
+def save_draft(
+    session: Session,
+    draft: Draft | None,
+    *,
+    openid: str,
+    form_id: str,
+    state: dict[str, Any],
+    now: datetime,
+    ttl: timedelta,
+) -> Draft:
+    """Insert, or update with an optimistic version check; every save pushes the expiry forward."""
+    if draft is None:
+        draft = Draft(openid=openid, form_id=form_id, state=state, created_at=now, updated_at=now, expires_at=now + ttl)
+        session.add(draft)
+        session.flush()
+        return draft
+    result = session.execute(
+        update(Draft)
+        .where(col(Draft.id) == draft.id, col(Draft.version) == draft.version)
+        .values(state=state, version=draft.version + 1, updated_at=now, expires_at=now + ttl)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise DraftConflict(f"draft {draft.id} changed concurrently")
+    session.expire(draft)
+    return draft
+
+
+def delete_draft(session: Session, draft: Draft) -> None:
+    session.delete(draft)
+    session.flush()
+
+
+def expired_drafts(session: Session, now: datetime, limit: int = 500) -> list[Draft]:
+    query = select(Draft).where(col(Draft.expires_at) < now).order_by(col(Draft.expires_at)).limit(limit)
+    return list(session.exec(query).all())
+
+
+def conversation(session: Session, openid: str, now: datetime) -> Conversation:
+    found = session.get(Conversation, openid)
+    if found is None:
+        found = Conversation(openid=openid, updated_at=now)
+        session.add(found)
+    return found
+
+
+def submit(
+    session: Session,
+    *,
+    form_id: str,
+    receipt_prefix: str,
+    draft_key: str,
+    openid: str,
+    enterprise_id: int | None,
+    answers: dict[str, Any],
+    now: datetime,
+) -> Submission:
+    """One record per draft: a second submit of the same draft returns the first record."""
+    existing = session.exec(select(Submission).where(Submission.draft_key == draft_key)).first()
+    if existing is not None:
+        return existing
+    record = Submission(
+        form_id=form_id,
+        receipt=f"~{secrets.token_hex(8)}",  # replaced by prefix + id once the id exists
+        draft_key=draft_key,
+        openid=openid,
+        enterprise_id=enterprise_id,
+        answers=answers,
+        submitted_at=now,
+    )
+    session.add(record)
+    session.flush()
+    record.receipt = f"{receipt_prefix}{record.id}"
+    session.add(record)
+    session.flush()
+    return record

@@ -1,0 +1,148 @@
+"""Fixtures: every storage test runs on SQLite and, when UNIONBOT_TEST_DATABASE_URL is set, on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlmodel import select
+
+from bot.fake_wechat import FakeWechatServer
+from config.settings import Settings
+from storage.db import Database, utcnow
+from storage.migrate import upgrade
+from storage.models import Enterprise, Member
+from tests.harness import Service, running_service
+
+PG_URL = os.environ.get("UNIONBOT_TEST_DATABASE_URL")
+TOKEN = "test-token"
+APPID = "wx1234567890abcdef"
+SECRET = "test-secret"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A database of our own on the test server, migrated once; tables are emptied before each test."""
+    if not PG_URL:
+        pytest.skip("UNIONBOT_TEST_DATABASE_URL is not set")
+    name = f"unionbot_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_tables(url: str) -> None:
+    db = Database(url)
+    with db.transaction() as session:
+        tables = session.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars()
+        names = ", ".join(f'"{name}"' for name in tables)
+        if names:
+            session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "unionbot.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _empty_tables(url)
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeWechatServer]:
+    with FakeWechatServer(APPID, SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeWechatServer) -> FakeWechatServer:
+    fake_server.state.reset()
+    return fake_server
+
+
+def make_settings(database_url: str, api_base: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "wechat_token": TOKEN,
+        "wechat_appid": APPID,
+        "wechat_secret": SECRET,
+        "wechat_api_base": api_base,
+        "outbox_run_in_service": False,
+        "redis_url": None,
+        "wechat_aes_key": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, fake: FakeWechatServer) -> Settings:
+    return make_settings(database_url, fake.url)
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[Service]:
+    with running_service(settings) as running:
+        yield running
+
+
+CREDIT_CODES = ("91330201MA2AB1CD04", "91330206MA2GQ0XX1D", "91330203MA2H4LR456")
+
+
+def enroll(db: Database, openid: str, role: str = "chair", enterprise: str | None = "宁波示例纺织有限公司") -> Member:
+    """A bound user, made directly in the database (binding itself is tested through the chat)."""
+    now = utcnow()
+    with db.transaction() as session:
+        company = None
+        if enterprise and role in ("chair", "warner"):
+            company = session.exec(select(Enterprise).where(Enterprise.name == enterprise)).first()
+            if company is None:
+                taken = len(session.exec(select(Enterprise)).all())
+                company = Enterprise(
+                    credit_code=CREDIT_CODES[taken],
+                    name=enterprise,
+                    employees=120,
+                    community="青峙社区",
+                    has_union=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(company)
+                session.flush()
+        member = Member(
+            openid=openid, role=role, enterprise_id=company.id if company else None, name=openid, bound_at=now
+        )
+        session.add(member)
+    return member

@@ -1,0 +1,129 @@
+"""WeChat's side of the conversation, for tests: signed (and encrypted) deliveries to the real endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+import xmltodict
+from fastapi.testclient import TestClient
+
+from bot.app import Services, create_app
+from bot.dispatch import Dispatcher
+from bot.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
+from config.settings import Settings
+from storage.db import utcnow
+
+ACCOUNT = "gh_unionbot"
+
+
+@dataclass
+class Delivery:
+    """One HTTP answer of our endpoint, opened as WeChat would open it."""
+
+    status: int
+    body: str
+    xml: str
+
+    @property
+    def fields(self) -> dict[str, str]:
+        parsed: dict[str, str] = xmltodict.parse(self.xml)["xml"]
+        return parsed
+
+    @property
+    def content(self) -> str | None:
+        """The text reply, or None when the endpoint answered `success`."""
+        if self.xml == "success":
+            return None
+        return self.fields["Content"]
+
+
+class WechatSide:
+    def __init__(self, client: TestClient, signer: Signer) -> None:
+        self.client = client
+        self.signer = signer
+
+    def post(
+        self,
+        body: str | bytes,
+        *,
+        params: dict[str, str] | None = None,
+        sign: bool = True,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+    ) -> httpx.Response:
+        """Sign `body` (str) like WeChat; raw bytes and explicit params go out untouched."""
+        if sign and isinstance(body, str):
+            signed, payload = self.signer.sign(body, timestamp=timestamp, nonce=nonce)
+            params = {**signed, **(params or {})}
+            return self.client.post("/wechat", params=params, content=payload)
+        return self.client.post("/wechat", params=params or {}, content=body)
+
+    def deliver(self, xml: str, **kwargs: object) -> Delivery:
+        response = self.post(xml, **kwargs)  # type: ignore[arg-type]
+        assert response.status_code == 200, response.text
+        return Delivery(response.status_code, response.text, self.signer.open_reply(response.text))
+
+    def text(self, openid: str, content: str, msg_id: int | None = None) -> Delivery:
+        return self.deliver(text_xml(openid, content, msg_id or new_msg_id(), ACCOUNT))
+
+    def image(self, openid: str, media_id: str, msg_id: int | None = None) -> Delivery:
+        return self.deliver(image_xml(openid, media_id, msg_id or new_msg_id(), ACCOUNT))
+
+    def event(self, openid: str, event: str, key: str = "", created: int | None = None) -> Delivery:
+        return self.deliver(event_xml(openid, event, key, ACCOUNT, created))
+
+
+@dataclass
+class Service:
+    client: TestClient
+    services: Services
+    wechat: WechatSide
+
+
+@contextmanager
+def running_service(
+    settings: Settings,
+    dispatcher: Dispatcher | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Iterator[Service]:
+    app = create_app(settings, dispatcher=dispatcher, clock=clock)
+    signer = Signer(settings.wechat_token, settings.wechat_appid, settings.wechat_aes_key)
+    with TestClient(app) as client:
+        yield Service(client, app.state.services, WechatSide(client, signer))
+
+
+class Chat:
+    """One user's conversation, read as a dialogue: `chat.say("月报")`, then assert on `chat.last`."""
+
+    def __init__(self, wechat: WechatSide, openid: str) -> None:
+        self.wechat = wechat
+        self.openid = openid
+        self.replies: list[str] = []
+
+    def _keep(self, delivery: Delivery) -> str:
+        reply = delivery.content or ""
+        self.replies.append(reply)
+        return reply
+
+    def say(self, text: str) -> str:
+        return self._keep(self.wechat.text(self.openid, text))
+
+    def send_image(self, media_id: str) -> str:
+        return self._keep(self.wechat.image(self.openid, media_id))
+
+    def click(self, key: str) -> str:
+        return self._keep(self.wechat.event(self.openid, "CLICK", key))
+
+    @property
+    def last(self) -> str:
+        return self.replies[-1]
+
+    def dialogue(self, turns: list[tuple[str, str]]) -> None:
+        """Each turn: what the user says, and a phrase the reply must contain."""
+        for said, expected in turns:
+            reply = self.say(said)
+            assert expected in reply, f"after {said!r} expected {expected!r} in:\n{reply}"

@@ -1,0 +1,132 @@
+"""Start-up refuses wrong settings and old schemas with one clear line; the terminal chat talks to a live service."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from config.settings import SettingsError, load_settings
+from storage.db import Database
+from storage.migrate import current_revision, head_revision
+from tests.conftest import AES_KEY
+
+runner = CliRunner()
+
+
+def test_wrong_aes_key_stops_start_up_naming_the_setting(tmp_path: Path) -> None:
+    env = {"UNIONBOT_WECHAT_AES_KEY": AES_KEY[:42], "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    result = runner.invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "unionbot: UNIONBOT_WECHAT_AES_KEY: must be 43 characters, got 42"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("UNIONBOT_WECHAT_AES_KEY", "!" * 43, "UNIONBOT_WECHAT_AES_KEY: is not valid base64"),
+        ("UNIONBOT_DATABASE_URL", "mysql://x", "UNIONBOT_DATABASE_URL: must be a sqlite:/// or postgresql"),
+        ("UNIONBOT_REPLY_BUDGET_SECONDS", "6", "UNIONBOT_REPLY_BUDGET_SECONDS"),
+    ],
+)
+def test_settings_errors_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings()
+
+
+def test_valid_aes_key_is_accepted_and_empty_means_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNIONBOT_WECHAT_AES_KEY", AES_KEY)
+    assert load_settings().wechat_aes_key == AES_KEY
+    monkeypatch.setenv("UNIONBOT_WECHAT_AES_KEY", "")
+    assert load_settings().wechat_aes_key is None
+
+
+def test_unreachable_database_stops_start_up() -> None:
+    result = runner.invoke(app, ["serve"], env={"UNIONBOT_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("unionbot: UNIONBOT_DATABASE_URL: cannot connect")
+
+
+def test_service_refuses_an_old_schema_until_db_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.sqlite3"
+    refused = runner.invoke(app, ["serve"], env={"UNIONBOT_DATABASE_URL": url})
+    assert refused.exit_code == 2 and "run `unionbot db upgrade`" in refused.stderr
+    upgraded = runner.invoke(app, ["db", "upgrade"], env={"UNIONBOT_DATABASE_URL": url})
+    again = runner.invoke(app, ["db", "upgrade"], env={"UNIONBOT_DATABASE_URL": url})
+    assert upgraded.exit_code == 0 and again.exit_code == 0
+    db = Database(url)
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
+def test_db_upgrade_migrates_an_existing_database(database_url: str) -> None:
+    result = runner.invoke(app, ["db", "upgrade"], env={"UNIONBOT_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    db = Database(database_url)
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_terminal_chat_gets_the_help_reply_from_a_running_service(tmp_path: Path) -> None:
+    """The README's newcomer path: `unionbot serve --with-fake-wechat`, then `unionbot chat`."""
+    env = {**os.environ, "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3"}
+    env.pop("UNIONBOT_WECHAT_AES_KEY", None)
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
+    port, fake_port = _free_port(), _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--with-fake-wechat", str(fake_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "service did not start"
+                time.sleep(0.2)
+        chat = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "chat",
+                "--as",
+                "newcomer",
+                "--url",
+                f"http://127.0.0.1:{port}/wechat",
+                "--fake",
+                f"http://127.0.0.1:{fake_port}",
+            ],
+            input="你好\n/菜单 HELP\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.count("发送“月报”") == 2
