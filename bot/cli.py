@@ -137,11 +137,14 @@ def outbox_status(limit: Annotated[int, typer.Option(help="How many recent failu
     from storage.queries import outbox_counts, outbox_problems
 
     db = database_or_exit(settings_or_exit())
-    with db.transaction() as session:
-        for status, count in outbox_counts(session):
-            typer.echo(f"{status:10} {count}")
-        for row in outbox_problems(session, limit):
-            typer.echo(f"#{row.id} {row.status} to {row.openid} errcode={row.errcode} {row.last_error or ''}")
+    try:
+        with db.transaction() as session:
+            for status, count in outbox_counts(session):
+                typer.echo(f"{status:10} {count}")
+            for row in outbox_problems(session, limit):
+                typer.echo(f"#{row.id} {row.status} to {row.openid} errcode={row.errcode} {row.last_error or ''}")
+    finally:
+        db.dispose()
 
 
 if __name__ == "__main__":

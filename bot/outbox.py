@@ -144,7 +144,12 @@ class OutboxWorker:
             self._send(message)
         except WechatApiError as exc:
             errcode, error = exc.errcode, exc.errmsg
-        except (httpx.HTTPError, ValueError) as exc:
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            # Anything else (a broken token cache, a malformed payload) must not strand the rest of the batch
+            # in SENDING; it is retried with backoff and ends FAILED after max_attempts like any other error.
+            log.exception("outbox %s: unexpected error while sending", message.idempotency_key)
             error = f"{type(exc).__name__}: {exc}"
         self._record(message, errcode, error)
 

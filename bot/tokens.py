@@ -57,7 +57,7 @@ class RedisTokenCache:
 
     def _read(self, stale: str | None) -> str | None:
         value = self._redis.get(self._key)
-        token = value.decode() if isinstance(value, bytes) else None
+        token = value.decode() if isinstance(value, bytes) else value
         return token if token and token != stale else None
 
     def get(self, fetch: Fetch, stale: str | None = None) -> str:

@@ -98,7 +98,7 @@ def compile_expression(source: str) -> Expression:
             raise ExpressionError(f"{source!r}: {type(node).__name__} is not allowed")
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
             raise ExpressionError(f"{source!r}: only {sorted(_FUNCTIONS)} may be called")
-        if isinstance(node, ast.Attribute) and not isinstance(node.value, ast.Name):
+        if isinstance(node, ast.Attribute) and (not isinstance(node.value, ast.Name) or node.attr.startswith("_")):
             raise ExpressionError(f"{source!r}: only `name.field` attribute access is allowed")
         if isinstance(node, ast.Name) and node.id not in _FUNCTIONS:
             names.add(node.id)
