@@ -461,3 +461,25 @@ def test_cli_outbox_status_lists_counts_and_failures(
     assert f"#{late.id} fallback to {BOB} errcode=45015 {late.last_error}" in lines
     assert f"#{bad.id} failed to {ALICE} errcode=40003 invalid openid" in lines
     assert len([line for line in lines if line.startswith("#")]) == 2
+
+
+def test_a_malformed_message_does_not_strand_the_rest_of_its_batch(
+    db: Database, worker: OutboxWorker, fake: FakeWechatServer, clock: Clock
+) -> None:
+    with db.transaction() as session:
+        enqueue_template(session, key="bad", openid=ALICE, template_id="", data={}, now=clock.now)
+        session.exec(select(OutboxMessage)).one().payload = {"no": "template id"}
+        enqueue_text(session, key="good", openid=BOB, content="您的月报已收到", now=clock.now)
+    worker.run_once()
+    bad, good = rows(db)
+    assert good.status == OutboxStatus.SENT and fake.state.texts(BOB) == ["您的月报已收到"]
+    assert bad.status == OutboxStatus.PENDING and "KeyError" in (bad.last_error or "")
+    for _ in range(3):
+        clock.advance(3600)
+        worker.run_once()
+    assert only_failed(db).attempts == 3
+
+
+def only_failed(db: Database) -> OutboxMessage:
+    [failed] = [row for row in rows(db) if row.status == OutboxStatus.FAILED]
+    return failed
