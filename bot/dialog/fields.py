@@ -99,9 +99,9 @@ def parse_answer(field: Field, text: str, now: datetime) -> Json:
 
 def _bounded(value: Decimal, field: Field) -> Decimal:
     if field.minimum is not None and value < field.minimum:
-        raise n.ParseError("too_small", minimum=field.minimum)
+        raise n.ParseError("too_small", limit=field.minimum)
     if field.maximum is not None and value > field.maximum:
-        raise n.ParseError("too_large", maximum=field.maximum)
+        raise n.ParseError("too_large", limit=field.maximum)
     return value
 
 
