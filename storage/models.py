@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text
+from sqlalchemy import JSON, Column, Index, Numeric, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -119,6 +120,7 @@ class Member(SQLModel, table=True):
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     name: str = Field(default="", max_length=100)
     active: bool = True
+    on_duty: bool = True  # staff: receives warning alerts
     bound_at: datetime
     deactivated_at: datetime | None = None
 
@@ -189,3 +191,252 @@ class Conversation(SQLModel, table=True):
     active_form: str | None = Field(default=None, max_length=64)
     pages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime
+
+
+# -- Workflows (issue 4) --------------------------------------------------------------------------------------
+# Figures live in typed columns so statistics are SQL aggregates; every column is nullable because a section
+# that did not apply that month was not asked.
+
+Money = Numeric(14, 2)
+
+
+class MonthlyReport(SQLModel, table=True):
+    """One revision of an enterprise's monthly report; `is_latest` marks the one that counts."""
+
+    __tablename__ = "monthly_report"
+    __table_args__ = (
+        Index("ux_report_revision", "enterprise_id", "period", "revision", unique=True),
+        Index("ix_report_latest", "period", "is_latest"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    enterprise_id: int = Field(foreign_key="enterprise.id")
+    period: str = Field(max_length=7)  # "YYYY-MM"
+    revision: int = 1
+    is_latest: bool = True
+    submitted_by: str = Field(max_length=64)
+    submitted_at: datetime
+
+    employees: int | None = None
+    members: int | None = None
+    new_members: int | None = None
+    lost_members: int | None = None
+    payroll: Decimal | None = Field(default=None, sa_type=Money)
+    dues_accrued: Decimal | None = Field(default=None, sa_type=Money)
+    dues_remitted: Decimal | None = Field(default=None, sa_type=Money)
+    activities: int | None = None
+    activity_participants: int | None = None
+    trainings: int | None = None
+    training_participants: int | None = None
+    disputes: int | None = None
+    disputes_contract: int | None = None
+    disputes_wage: int | None = None
+    disputes_injury: int | None = None
+    disputes_other: int | None = None
+    dispute_workers: int | None = None
+    dispute_amount: Decimal | None = Field(default=None, sa_type=Money)
+    disputes_settled: int | None = None
+    has_risk: bool | None = None
+
+    hardship_workers: int | None = None
+    care_visits: int | None = None
+    care_amount: Decimal | None = Field(default=None, sa_type=Money)
+    has_hardship_fund: bool | None = None
+    hardship_fund_balance: Decimal | None = Field(default=None, sa_type=Money)
+    hardship_fund_paid: Decimal | None = Field(default=None, sa_type=Money)
+    hardship_fund_aided: int | None = None
+    has_service_point: bool | None = None
+    has_mediation_committee: bool | None = None
+
+    mutual_aid_in_service: int | None = None
+    mutual_aid_ankang: int | None = None
+    mutual_aid_special: int | None = None
+    festival_visited: int | None = None
+    festival_amount: Decimal | None = Field(default=None, sa_type=Money)
+    card_collected: int | None = None
+    card_issued: int | None = None
+    collective_contract_signed: bool | None = None
+    collective_contract_expires: date | None = None
+    union_term_expires: date | None = None
+    reelected_this_month: bool | None = None
+    remarks: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DuesExemption(SQLModel, table=True):
+    """亏损免交/缓交: asked by a chair with a reason, decided by staff."""
+
+    __tablename__ = "dues_exemption"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    receipt: str = Field(max_length=32, unique=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    kind: str = Field(max_length=8)  # 免交 | 缓交
+    first_month: str = Field(max_length=7)
+    last_month: str = Field(max_length=7)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default=RequestState.PENDING, sa_type=String(16), index=True)
+    requested_by: str = Field(max_length=64)
+    requested_at: datetime
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = None
+    decision_note: str | None = Field(default=None, max_length=500)
+
+
+class WarningLevel(StrEnum):
+    GENERAL = "一般"
+    SERIOUS = "较大"
+    MAJOR = "重大"
+
+
+class WarningState(StrEnum):
+    SUBMITTED = "submitted"  # 已上报
+    ACKNOWLEDGED = "acknowledged"  # 已签收
+    VERIFYING = "verifying"  # 核实中
+    MEDIATING = "mediating"  # 调处中
+    RESOLVED = "resolved"  # 已化解
+    FAILED = "failed"  # 未化解
+    REFERRED = "referred"  # 已转仲裁/诉讼/监察
+    VOID = "void"  # 不属实/撤销
+    FOLLOW_UP = "follow_up"  # 回访
+    CLOSED = "closed"  # 已结案
+
+
+class DisputeWarning(SQLModel, table=True):
+    """A labour-dispute early warning and the case it becomes."""
+
+    __tablename__ = "dispute_warning"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    receipt: str = Field(max_length=32, unique=True)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    reporter: str = Field(max_length=64, index=True)
+    found_at: datetime
+    place: str = Field(max_length=200)
+    category: str = Field(max_length=16, index=True)
+    workers: int
+    amount: Decimal | None = Field(default=None, sa_type=Money)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    demands: str = Field(sa_column=Column(Text, nullable=False))
+    signs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    measures: str = Field(default="", sa_column=Column(Text, nullable=False))
+    photos: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    phone: str = Field(max_length=20)
+    level: str = Field(max_length=8, index=True)
+    computed_level: str = Field(max_length=8)
+    level_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=WarningState.SUBMITTED, sa_type=String(16), index=True)
+    created_at: datetime = Field(index=True)
+    acknowledged_at: datetime | None = None
+    mediation_started_at: datetime | None = None
+    outcome_at: datetime | None = None
+    closed_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+
+class HardshipState(StrEnum):
+    SUBMITTED = "submitted"  # 已提交
+    RETURNED = "returned"  # 退回补正
+    REJECTED = "rejected"  # 不予受理
+    VISITED = "visited"  # 入户核实
+    NOTICE = "notice"  # 公示中
+    APPROVED = "approved"  # 审批通过
+    PAID = "paid"  # 已发放
+    REVIEW = "review"  # 年度复核
+    EXITED = "exited"  # 退出
+
+
+class HardshipApplication(SQLModel, table=True):
+    """困难职工帮扶申请. Sensitive values are stored encrypted (`*_enc`); `id_digest` finds duplicates."""
+
+    __tablename__ = "hardship_application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    receipt: str = Field(max_length=32, unique=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    chair: str = Field(max_length=64, index=True)
+    worker_name: str = Field(max_length=50)
+    id_number_enc: str = Field(sa_column=Column(Text, nullable=False))
+    id_digest: str = Field(max_length=64, index=True)
+    id_masked: str = Field(max_length=18)
+    phone_enc: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=16)
+    suggested_category: str | None = Field(default=None, max_length=16)
+    causes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    household_enc: str = Field(sa_column=Column(Text, nullable=False))
+    household_size: int
+    annual_income: Decimal = Field(sa_type=Money)
+    rigid_expenses: Decimal = Field(sa_type=Money)
+    per_capita_monthly: Decimal = Field(sa_type=Money)
+    help_kind: str = Field(max_length=16)
+    amount_requested: Decimal = Field(sa_type=Money)
+    description_enc: str = Field(sa_column=Column(Text, nullable=False))
+    photos: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    consent_version: str = Field(max_length=32)
+    consent_at: datetime
+    duplicate_of: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=HardshipState.SUBMITTED, sa_type=String(16), index=True)
+    return_reason: str | None = Field(default=None, max_length=500)
+    approved_category: str | None = Field(default=None, max_length=16)
+    approved_amount: Decimal | None = Field(default=None, sa_type=Money)
+    paid_amount: Decimal | None = Field(default=None, sa_type=Money)
+    paid_on: date | None = None
+    notice_start: date | None = None
+    notice_end: date | None = None
+    created_at: datetime = Field(index=True)
+    updated_at: datetime
+
+
+class CaseEvent(SQLModel, table=True):
+    """Every transition of a warning or hardship case: who, when, from what to what, and why."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case", "case_kind", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_kind: str = Field(max_length=16)  # warning | hardship | exemption
+    case_id: int
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    actor: str = Field(max_length=64)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: datetime
+
+
+class AuditLog(SQLModel, table=True):
+    """Who saw or exported personal data (PIPL): every view of a hardship case and every export."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=32)
+    subject: str = Field(max_length=64, index=True)
+    detail: str = Field(default="", max_length=500)
+    at: datetime = Field(index=True)
+
+
+class StoredFile(SQLModel, table=True):
+    """A photo fetched from WeChat (media expire after 3 days), kept encrypted on disk outside the database."""
+
+    __tablename__ = "stored_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    media_id: str = Field(max_length=200, unique=True)
+    owner: str = Field(max_length=64, index=True)  # e.g. "hardship:7", "warning:12"
+    uploaded_by: str = Field(max_length=64)
+    path: str | None = Field(default=None, max_length=300)
+    content_type: str | None = Field(default=None, max_length=100)
+    size: int | None = None
+    sha256: str | None = Field(default=None, max_length=64)
+    received_at: datetime
+    stored_at: datetime | None = None
