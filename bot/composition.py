@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from bot.dialog.forms import load_forms
 from bot.dispatch import Dispatcher
-from handlers import help, paging
+from handlers import dispute_warning, hardship, help, monthly_report, paging
 from handlers.forms import FormDesk
+
+# Capabilities with staff commands and form hooks; their routers go before the forms so that a staff command
+# is answered even while a form is open.
+CAPABILITIES = (monthly_report, dispute_warning, hardship)
 
 
 def build_dispatcher() -> Dispatcher:
     """Loading the forms here validates them, so a broken form stops the service at start-up."""
-    desk = FormDesk(load_forms())
-    return Dispatcher([paging.router, desk.router, help.router], fallback=help.help_text, finish=paging.paginate)
+    hooks = {form_id: hook for module in CAPABILITIES for form_id, hook in module.hooks.items()}
+    desk = FormDesk(load_forms(), hooks)
+    routers = [paging.router, *(module.router for module in CAPABILITIES), desk.router, help.router]
+    return Dispatcher(routers, fallback=help.help_text, finish=paging.paginate)
