@@ -18,6 +18,7 @@ import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from bot import files
 from bot.composition import build_dispatcher
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox
@@ -113,6 +114,7 @@ def create_app(
 
     app = FastAPI(title="unionbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
+    app.include_router(files.router)
 
     @app.exception_handler(RejectedRequest)
     async def rejected(request: Request, exc: RejectedRequest) -> Response:

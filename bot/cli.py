@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli_admin import invite_app, org_app, staff_app
 from config.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseUnreachable
 from storage.migrate import SchemaBehind, new_revision, require_current, upgrade
@@ -18,6 +19,9 @@ db_app = typer.Typer(help="Database schema.")
 outbox_app = typer.Typer(help="Messages the account sends on its own.")
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(org_app, name="org")
+app.add_typer(invite_app, name="invite")
+app.add_typer(staff_app, name="staff")
 
 
 def _fail(message: str) -> typer.Exit:

@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'unionbot.sqlite3'}"
+# Development-only secrets: a production deployment sets its own (see README, Configuration).
+DEV_DATA_KEY = "dW5pb25ib3QtZGV2LWRhdGEta2V5LTMyLWJ5dGVzISE="
+DEV_LINK_SECRET = "unionbot-dev-link-secret"
 
 
 class Settings(BaseSettings):
@@ -39,6 +42,14 @@ class Settings(BaseSettings):
     draft_ttl_days: int = Field(default=7, ge=1)
     reply_max_bytes: int = Field(default=2000, ge=300, le=2048)
 
+    report_open_day: int = Field(default=1, ge=1, le=28)  # the report for month M opens on this day of M+1
+    report_due_day: int = Field(default=10, ge=1, le=28)  # ... and is due on this day of M+1
+
+    data_key: str = Field(default=DEV_DATA_KEY, description="Fernet key: personal data encrypted at rest")
+    link_secret: str = Field(default=DEV_LINK_SECRET, min_length=16)
+    link_ttl_minutes: int = Field(default=60, ge=1)
+    files_dir: Path = REPO_ROOT / "var" / "files"
+
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_run_in_service: bool = True
@@ -57,6 +68,17 @@ class Settings(BaseSettings):
             raise ValueError("is not valid base64") from exc
         if len(key) != 32:
             raise ValueError("must decode to 32 bytes")
+        return value
+
+    @field_validator("data_key")
+    @classmethod
+    def _data_key(cls, value: str) -> str:
+        try:
+            key = base64.urlsafe_b64decode(value.encode())
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid url-safe base64") from None
+        if len(key) != 32:
+            raise ValueError("must decode to 32 bytes (a Fernet key)")
         return value
 
     @field_validator("timezone")

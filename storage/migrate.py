@@ -24,7 +24,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
@@ -32,18 +32,20 @@ def new_revision(url: str, message: str) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=True)
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+def head_revisions() -> frozenset[str]:
+    """Capabilities may add migrations on branches of their own; the schema is current when all heads are applied."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> frozenset[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 def require_current(engine: Engine) -> None:
-    current, head = current_revision(engine), head_revision()
-    if current != head:
+    current, heads = current_revisions(engine), head_revisions()
+    if current != heads:
         raise SchemaBehind(
-            f"database schema is at {current or 'empty'}, this version needs {head}: run `unionbot db upgrade`"
+            f"database schema is at {', '.join(sorted(current)) or 'empty'}, this version needs "
+            f"{', '.join(sorted(heads))}: run `unionbot db upgrade`"
         )

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from config.settings import SettingsError, load_settings
 from storage.db import Database
-from storage.migrate import current_revision, head_revision
+from storage.migrate import current_revisions, head_revisions
 from tests.conftest import AES_KEY
 
 runner = CliRunner()
@@ -67,7 +67,7 @@ def test_service_refuses_an_old_schema_until_db_upgrade(tmp_path: Path) -> None:
     again = runner.invoke(app, ["db", "upgrade"], env={"UNIONBOT_DATABASE_URL": url})
     assert upgraded.exit_code == 0 and again.exit_code == 0
     db = Database(url)
-    assert current_revision(db.engine) == head_revision()
+    assert current_revisions(db.engine) == head_revisions()
     db.dispose()
 
 
@@ -75,7 +75,7 @@ def test_db_upgrade_migrates_an_existing_database(database_url: str) -> None:
     result = runner.invoke(app, ["db", "upgrade"], env={"UNIONBOT_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     db = Database(database_url)
-    assert current_revision(db.engine) == head_revision()
+    assert current_revisions(db.engine) == head_revisions()
     db.dispose()
 
 
@@ -85,7 +85,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_terminal_chat_gets_the_help_reply_from_a_running_service(tmp_path: Path) -> None:
+def test_terminal_chat_of_a_newcomer_is_told_how_to_bind(tmp_path: Path) -> None:
     """The README's newcomer path: `unionbot serve --with-fake-wechat`, then `unionbot chat`."""
     env = {**os.environ, "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3"}
     env.pop("UNIONBOT_WECHAT_AES_KEY", None)
@@ -129,4 +129,4 @@ def test_terminal_chat_gets_the_help_reply_from_a_running_service(tmp_path: Path
         server.terminate()
         server.wait(timeout=10)
     assert chat.returncode == 0, chat.stderr
-    assert chat.stdout.count("发送“月报”") == 2
+    assert chat.stdout.count("发送“绑定 邀请码”") == 2

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.dialog.fields import Field, FieldType, Json, coerce, display, parse_answer, typed
 from bot.dialog.forms import Computed, Form
-from bot.dialog.normalize import ParseError
+from bot.dialog.normalize import ParseError, parse_yes_no
 
 CANCEL = frozenset({"取消", "退出", "放弃"})
 BACK = frozenset({"上一步", "返回", "后退"})
@@ -96,6 +96,13 @@ class Step:
     action: Submit | Discard | None = None
 
 
+def _yes_no(text: str) -> bool | None:
+    try:
+        return parse_yes_no(text)
+    except ParseError:
+        return None
+
+
 def command_text(text: str) -> str:
     """How a reply is compared with the command words: NFKC, no spaces, no trailing punctuation."""
     folded = unicodedata.normalize("NFKC", text).strip()
@@ -167,12 +174,28 @@ class Engine:
         return Step(state, [Say("forms/_not_cancelled.j2"), self._reask(state)])
 
     def _back(self, state: State) -> Step:
+        if state.cursor and state.mode is Mode.FILL and self._group_back(state):
+            return Step(state, [self._ask(state, self.form.field(state.cursor))])
         while state.history:
             previous = self.form.field(state.history.pop())
             if self._visible(state, previous):
                 state.cursor, state.mode, state.attempts, state.editing = previous.id, Mode.FILL, 0, False
+                state.pending = None
                 return Step(state, [self._ask(state, previous)])
         return Step(state, [Say("forms/_at_first.j2"), self._reask(state)])
+
+    def _group_back(self, state: State) -> bool:
+        """Inside a group, 上一步 steps back one sub-question, into the previous record if need be."""
+        group = self.form.field(str(state.cursor))
+        progress = state.pending if group.type is FieldType.GROUP and isinstance(state.pending, dict) else None
+        if progress is None or not (progress["current"] or progress["items"]):
+            return False
+        if not progress["current"]:
+            progress["current"] = progress["items"].pop()
+        answered = [sub.id for sub in group.fields if sub.id in progress["current"]]
+        del progress["current"][answered[-1]]
+        progress["more"] = False
+        return True
 
     def _edit(self, state: State, number: int) -> Step:
         items = self._answered(state)
@@ -180,6 +203,7 @@ class Engine:
             return Step(state, [Say("forms/_no_such_item.j2", {"number": number, "count": len(items)})])
         target = items[number - 1]
         state.cursor, state.mode, state.attempts, state.editing = target.id, Mode.FILL, 0, True
+        state.pending = None
         return Step(state, [self._ask(state, target)])
 
     def _answer(self, state: State, message: Message, text: str, now: datetime) -> Step:
@@ -187,6 +211,8 @@ class Engine:
         current = self.form.field(state.cursor)
         if state.mode is Mode.WARN and text in CONFIRM:
             return self._accept(state, current, state.pending, checked=True)
+        if current.type is FieldType.GROUP and not (text in KEEP and state.pending is None):
+            return self._group(state, current, message, text, now)
         if text in SKIP:
             if current.required:
                 return Step(state, [Say("forms/_cannot_skip.j2", {"label": current.label}), self._ask(state, current)])
@@ -221,6 +247,60 @@ class Engine:
                 return Step(state, [Say("forms/_need_images.j2", {"count": len(media), "need": need})])
             return self._accept(state, current, media, checked=True)
         return Step(state, [Say("forms/_images_expected.j2", {"count": len(media)})])
+
+    def _group(self, state: State, group: Field, message: Message, text: str, now: datetime) -> Step:
+        """A repeated sub-form: each record asked field by field, then "add another?" until done."""
+        progress = self._progress_of(state)
+        items: list[dict[str, Json]] = progress["items"]
+        enough = len(items) >= max(group.min_count, 1 if group.required else 0)
+        if progress["more"] or (text in FINISHED and not progress["current"]):
+            wants_more = _yes_no(text) if text not in FINISHED else False
+            if wants_more is None:
+                return Step(state, [self._more(group, items)])
+            if wants_more and len(items) < group.max_count:
+                progress["more"] = False
+                return Step(state, [self._ask(state, group)])
+            if not enough:
+                progress["more"] = False
+                need = max(group.min_count, 1)
+                return Step(
+                    state, [Say("forms/_group_need.j2", {"label": group.label, "need": need}), self._ask(state, group)]
+                )
+            return self._accept(state, group, items, checked=True)
+        sub = next(f for f in group.fields if f.id not in progress["current"])
+        if text in SKIP:
+            if not items and not progress["current"] and not group.required:
+                return self._accept(state, group, [], checked=True)
+            if sub.required:
+                return Step(state, [Say("forms/_cannot_skip.j2", {"label": sub.label}), self._ask(state, group)])
+            value: Json = None
+        elif message.media_id:
+            return Step(state, [Say("forms/_text_expected.j2"), self._ask(state, group)])
+        else:
+            try:
+                value = parse_answer(sub, message.text, now)
+            except ParseError as error:
+                state.attempts += 1
+                return Step(state, [self._retry(state, group, error)])
+        state.attempts = 0
+        progress["current"][sub.id] = value
+        if len(progress["current"]) < len(group.fields):
+            return Step(state, [self._ask(state, group)])
+        items.append(progress["current"])
+        progress["current"] = {}
+        if len(items) >= group.max_count:
+            return self._accept(state, group, items, checked=True)
+        progress["more"] = True
+        return Step(state, [self._more(group, items)])
+
+    @staticmethod
+    def _progress_of(state: State) -> dict[str, Any]:
+        if not isinstance(state.pending, dict):
+            state.pending = {"items": [], "current": {}, "more": False}
+        return state.pending
+
+    def _more(self, group: Field, items: list[dict[str, Json]]) -> Say:
+        return Say("forms/_group_more.j2", {"label": group.label, "count": len(items), "max_count": group.max_count})
 
     def _accept(self, state: State, current: Field, value: Json, checked: bool = False) -> Step:
         if not checked and current.warn_if is not None:
@@ -322,7 +402,20 @@ class Engine:
         }
 
     def _ask(self, state: State, current: Field) -> Say:
-        return Say("forms/_ask.j2", self._field_context(state, current))
+        context = self._field_context(state, current)
+        if current.type is not FieldType.GROUP:
+            return Say("forms/_ask.j2", context)
+        progress = self._progress_of(state)
+        sub = next(f for f in current.fields if f.id not in progress["current"])
+        context.update(
+            group=current,
+            field=sub,
+            record=len(progress["items"]) + 1,
+            starting=not progress["items"] and not progress["current"],
+            group_prompt=self.form.template(current.id, "prompt"),
+            prompt=self.form.template(f"{current.id}.{sub.id}", "prompt"),
+        )
+        return Say("forms/_ask_record.j2", context)
 
     def _reask(self, state: State) -> Say:
         if state.mode is Mode.SUMMARY or state.cursor is None:
@@ -331,6 +424,8 @@ class Engine:
 
     def _retry(self, state: State, current: Field, error: ParseError) -> Say:
         context = {**error.params, **self._field_context(state, current)}
+        if current.type is FieldType.GROUP:
+            context["field"] = next(f for f in current.fields if f.id not in self._progress_of(state)["current"])
         context.update(reason=f"input/{error.reason}.j2", attempts=state.attempts)
         context["hint_more"] = state.attempts >= HINT_AFTER_ATTEMPTS
         return Say("forms/_retry.j2", context)

@@ -34,6 +34,7 @@ class FieldType(StrEnum):
     ID_NUMBER = "id_number"
     CREDIT_CODE = "credit_code"
     ATTACHMENTS = "attachments"
+    GROUP = "group"  # a repeated sub-form: a list of records, each asked field by field
 
 
 NUMERIC = frozenset({FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY, FieldType.PERCENT})
@@ -56,6 +57,7 @@ class Field:
     default: Expression | None = None
     warn_if: Expression | None = None
     sensitive: bool = False
+    fields: tuple[Field, ...] = ()  # the sub-fields of a group
 
 
 def parse_answer(field: Field, text: str, now: datetime) -> Json:
@@ -93,8 +95,8 @@ def parse_answer(field: Field, text: str, now: datetime) -> Json:
             return n.parse_id_number(text)
         case FieldType.CREDIT_CODE:
             return n.parse_credit_code(text)
-        case FieldType.ATTACHMENTS:
-            raise ValueError("attachments arrive as image messages; the engine collects them")
+        case FieldType.ATTACHMENTS | FieldType.GROUP:
+            raise ValueError(f"{field.type} answers are collected by the engine, not parsed from one message")
 
 
 def _bounded(value: Decimal, field: Field) -> Decimal:
@@ -109,6 +111,8 @@ def typed(field: Field, raw: Json) -> Any:
     """A stored answer as a value expressions compute with (Decimal, int, bool, date, list, str)."""
     if raw is None:
         return None
+    if field.type is FieldType.GROUP:
+        return [{sub.id: typed(sub, item.get(sub.id)) for sub in field.fields} for item in raw]
     if field.type in (FieldType.DECIMAL, FieldType.MONEY, FieldType.PERCENT):
         return Decimal(raw)
     if field.type is FieldType.DATE:
@@ -158,6 +162,9 @@ def display(field: Field, raw: Json) -> str:
             return n.mask_id_number(raw)
         case FieldType.ATTACHMENTS:
             return f"{len(raw)} 张图片"
+        case FieldType.GROUP:
+            records = ["，".join(display(sub, item.get(sub.id)) for sub in field.fields) for item in raw]
+            return f"{len(raw)} 条：" + "；".join(records) if raw else "无"
         case FieldType.INTEGER:
             return f"{raw:,}" if abs(raw) >= 10000 else str(raw)
     return str(raw)

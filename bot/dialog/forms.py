@@ -74,7 +74,7 @@ def _decimal(raw: Any) -> Decimal | None:
 
 _FIELD_KEYS = {
     "id", "type", "label", "required", "min", "max", "unit", "options", "max_length", "min_count", "max_count",
-    "show_if", "default", "warn_if", "sensitive",
+    "show_if", "default", "warn_if", "sensitive", "fields",
 }  # fmt: skip
 
 
@@ -102,6 +102,7 @@ def _field(raw: dict[str, Any], where: str) -> Field:
         default=_expression(raw.get("default"), f"{where}.default"),
         warn_if=_expression(raw.get("warn_if"), f"{where}.warn_if"),
         sensitive=bool(raw.get("sensitive", False)),
+        fields=tuple(_field(sub, f"{where}.{sub.get('id', i)}") for i, sub in enumerate(raw.get("fields", ()))),
     )
 
 
@@ -154,6 +155,10 @@ def validate(form: Form, source: str) -> None:
             raise FormError(f"{where}: a {field.type} field needs at least two options")
         if field.minimum is not None and field.maximum is not None and field.minimum > field.maximum:
             raise FormError(f"{where}: min is greater than max")
+        if field.type is FieldType.GROUP:
+            _validate_group(form, field, where)
+        elif field.fields:
+            raise FormError(f"{where}: only a group field has sub-fields")
         required = [form.template(field.id, "prompt")] + ([form.template(field.id, "warn")] if field.warn_if else [])
         missing = [name for name in required if not render.exists(name)]
         if missing:
@@ -162,6 +167,19 @@ def validate(form: Form, source: str) -> None:
     for item in form.computed:
         if not item.expr.names <= known:
             raise FormError(f"{source}: computed {item.id!r} names unknown {sorted(item.expr.names - known)}")
+
+
+def _validate_group(form: Form, group: Field, where: str) -> None:
+    if not group.fields:
+        raise FormError(f"{where}: a group needs sub-fields")
+    for sub in group.fields:
+        if sub.type in (FieldType.GROUP, FieldType.ATTACHMENTS) or sub.show_if or sub.default or sub.warn_if:
+            raise FormError(f"{where}.{sub.id}: a group's sub-field is a plain question (no nesting or conditions)")
+        if sub.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and len(sub.options) < 2:
+            raise FormError(f"{where}.{sub.id}: a {sub.type} field needs at least two options")
+        prompt = form.template(f"{group.id}.{sub.id}", "prompt")
+        if not render.exists(prompt):
+            raise FormError(f"{where}.{sub.id}: missing templates [{prompt!r}]")
 
 
 def load_forms(directory: Path = FORMS_DIR) -> dict[str, Form]:

@@ -1,0 +1,145 @@
+"""`unionbot org|invite|staff`: the federation IT staff's commands for the roster and for who may use the account."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from storage import identity, roster
+from storage.db import Database, utcnow
+from storage.models import Role
+
+org_app = typer.Typer(help="The enterprise roster.")
+invite_app = typer.Typer(help="One-time binding codes for chairs and warners.")
+staff_app = typer.Typer(help="Federation staff and administrators.")
+
+
+class InviteRole(StrEnum):
+    chair = "chair"
+    warner = "warner"
+
+
+def _database() -> Database:
+    """Imported late: `bot.cli` registers these commands, so importing it at module level would be circular."""
+    from bot.cli import database_or_exit, settings_or_exit
+
+    return database_or_exit(settings_or_exit())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"unionbot: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _credit_code_or_exit(text: str) -> str:
+    try:
+        return roster.validate_credit_code(text)
+    except roster.RowError as exc:
+        raise _fail(str(exc)) from None
+
+
+@org_app.command("import")
+def org_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx roster.")],
+) -> None:
+    """Load or update the roster, keyed by credit code (safe to repeat). Exits 1 when rows were rejected.
+
+    Headers: 企业名称, 统一社会信用代码, 职工人数, 所属社区, 是否建会 (是/否),
+    or name, credit_code, employees, community, has_union. Empty cells keep the stored value.
+    """
+    db = _database()
+    try:
+        with db.transaction() as session:
+            report = roster.import_file(session, path, utcnow())
+    except roster.RosterError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.dispose()
+    if report.ignored_columns:
+        typer.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
+    typer.echo(
+        f"{path.name}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+    for number, reason in report.rejected:
+        typer.echo(f"row {number}: {reason}")
+    if report.rejected:
+        raise typer.Exit(code=1)
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Option(help="企业名称 as registered.")],
+    credit_code: Annotated[str, typer.Option(help="统一社会信用代码 (18 characters).")],
+    employees: Annotated[int | None, typer.Option(min=0, help="职工人数.")] = None,
+    community: Annotated[str | None, typer.Option(help="所属社区.")] = None,
+    has_union: Annotated[bool | None, typer.Option("--has-union/--no-union", help="是否建会.")] = None,
+) -> None:
+    """Add one enterprise, or update it if the credit code is known (options left out keep their value)."""
+    try:
+        row = roster.parse_row(
+            {
+                "name": name,
+                "credit_code": credit_code,
+                "employees": employees,
+                "community": community,
+                "has_union": has_union,
+            }
+        )
+    except roster.RowError as exc:
+        raise _fail(str(exc)) from None
+    db = _database()
+    try:
+        with db.transaction() as session:
+            change = roster.upsert_enterprise(session, row, utcnow())
+    finally:
+        db.dispose()
+    typer.echo(f"{change} {row.name} ({row.credit_code})")
+
+
+@invite_app.command("create")
+def invite_create(
+    enterprise: Annotated[str, typer.Option(help="The enterprise's credit code.")],
+    role: Annotated[InviteRole, typer.Option(help="chair (企业工会主席) or warner (劳动争议预警员).")] = (
+        InviteRole.chair
+    ),
+    days: Annotated[int, typer.Option(min=1, max=90, help="Days until the code expires.")] = identity.INVITE_DAYS,
+) -> None:
+    """Print a one-time code; the user sends `绑定 CODE` to the account to bind."""
+    credit_code = _credit_code_or_exit(enterprise)
+    db = _database()
+    try:
+        with db.transaction() as session:
+            found = roster.enterprise_by_credit_code(session, credit_code)
+            if found is None:
+                raise _fail(f"no enterprise with credit code {credit_code}; add it with `unionbot org add` first")
+            invite = identity.create_invite(
+                session, role=Role(role.value), enterprise=found, created_by="cli", now=utcnow(), days=days
+            )
+    finally:
+        db.dispose()
+    typer.echo(invite.code)
+    typer.echo(
+        f"{role.value} of {found.name} ({credit_code}), single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@staff_app.command("add")
+def staff_add(
+    openid: Annotated[str, typer.Argument(help="The staff member's WeChat openid.")],
+    name: Annotated[str, typer.Option(help="Their name, shown on reviews.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Also an administrator.")] = False,
+) -> None:
+    """Make a WeChat user federation staff (replaces any binding they had)."""
+    if not openid.strip() or not name.strip():
+        raise _fail("openid and --name must not be empty")
+    db = _database()
+    try:
+        with db.transaction() as session:
+            member = identity.add_staff(session, openid.strip(), name=name.strip(), admin=admin, now=utcnow())
+    finally:
+        db.dispose()
+    typer.echo(f"{member.openid} is now {member.role} ({member.name})")
