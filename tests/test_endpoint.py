@@ -13,8 +13,9 @@ from bot.dispatch import Context, Dispatcher
 from bot.signing import Signer, new_msg_id, text_xml
 from bot.wechat import Kind
 from config.settings import Settings
+from storage.db import Database
 from storage.models import InboundMessage, WechatUser
-from tests.conftest import AES_KEY, TOKEN, make_settings
+from tests.conftest import AES_KEY, TOKEN, enroll, make_settings
 from tests.harness import Service, running_service
 
 
@@ -206,7 +207,8 @@ def test_oversized_chunked_body_without_length_gets_413(service: Service) -> Non
 
 
 @pytest.mark.parametrize("msg_type", ["voice", "video", "location", "link", "notsure"])
-def test_unknown_message_types_get_a_polite_reply(service: Service, msg_type: str) -> None:
+def test_unknown_message_types_get_a_polite_reply(service: Service, db: Database, msg_type: str) -> None:
+    enroll(db, "u")
     xml = (
         f"<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>{int(time.time())}</CreateTime>"
         f"<MsgType>{msg_type}</MsgType><MediaId>m</MediaId><MsgId>{new_msg_id()}</MsgId></xml>"
