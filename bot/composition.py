@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from bot.dialog.forms import load_forms
 from bot.dispatch import Dispatcher
-from handlers import binding, dispute_warning, hardship, help, monthly_report, paging
+from handlers import binding, dispute_warning, hardship, help, monthly_report, paging, staff_queries, summary
 from handlers.forms import FormDesk
 
 # Binding gates everything (an unbound user only learns how to bind). Capabilities with staff commands and form
 # hooks go before the forms so that a staff command is answered even while a form is open.
-CAPABILITIES = (monthly_report, dispute_warning, hardship)
+CAPABILITIES = (staff_queries, monthly_report, dispute_warning, hardship, summary)
 
 
 def build_dispatcher() -> Dispatcher:

@@ -1,0 +1,274 @@
+"""Staff ask for figures and lists by short messages: 统计, 未报, 预警, 待审, 企业, 导出.
+
+Every figure comes from `storage.stats` (SQL aggregates); long answers are left to the paging layer. Anyone who
+is not staff is refused politely, except `预警`, which chairs and warners use to file a warning.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import ROUND_DOWN, Decimal
+
+from bot import export, links
+from bot.calendar import label as month_label
+from bot.calendar import reporting_period
+from bot.dialog.normalize import ParseError, Period, parse_period
+from bot.dispatch import Context, Router
+from bot.wechat import Kind
+from handlers.forms import Hooks
+from storage import stats
+from storage.models import AuditLog, HardshipApplication, Role, WarningState
+
+router = Router("staff_queries")
+hooks: dict[str, Hooks] = {}
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+LIST_LIMIT = 200
+MEDIATION_DAYS = 15
+REPORT_HISTORY = 6
+# What staff type after `预警`, and the states each word means.
+WARNING_STATE_WORDS: dict[str, tuple[str, ...]] = {
+    "已上报": (WarningState.SUBMITTED,),
+    "上报": (WarningState.SUBMITTED,),
+    "已签收": (WarningState.ACKNOWLEDGED,),
+    "签收": (WarningState.ACKNOWLEDGED,),
+    "核实中": (WarningState.VERIFYING,),
+    "核实": (WarningState.VERIFYING,),
+    "调处中": (WarningState.MEDIATING,),
+    "调处": (WarningState.MEDIATING,),
+    "已化解": (WarningState.RESOLVED,),
+    "化解": (WarningState.RESOLVED,),
+    "未化解": (WarningState.FAILED,),
+    "已转办": (WarningState.REFERRED,),
+    "转办": (WarningState.REFERRED,),
+    "不属实": (WarningState.VOID,),
+    "撤销": (WarningState.VOID,),
+    "回访": (WarningState.FOLLOW_UP,),
+    "已结案": (WarningState.CLOSED,),
+    "结案": (WarningState.CLOSED,),
+}
+EXPORT_WORDS = {
+    "reports": export.ExportKind.REPORTS,
+    "月报": export.ExportKind.REPORTS,
+    "warnings": export.ExportKind.WARNINGS,
+    "预警": export.ExportKind.WARNINGS,
+    "applications": export.ExportKind.APPLICATIONS,
+    "帮扶": export.ExportKind.APPLICATIONS,
+}
+
+
+def _is_staff(ctx: Context) -> bool:
+    member = ctx.member
+    return member is not None and member.role in STAFF_ROLES
+
+
+def _said(*words: str) -> Callable[[Context], bool]:
+    pattern = re.compile(r"^(?:" + "|".join(map(re.escape, words)) + r")(?:\s|$)")
+    return lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(pattern.match(ctx.text))
+
+
+def _args(ctx: Context) -> str:
+    parts = ctx.text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
+    """A percentage floored to one decimal (domain §1.0: never round a rate up); None when nothing is due."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+
+# -- Periods -------------------------------------------------------------------------------------------------
+
+
+def current_period(today: date) -> Period:
+    """The month whose reports are being collected now."""
+    month = reporting_period(today)
+    year, number = map(int, month.split("-"))
+    last = calendar.monthrange(year, number)[1]
+    return Period(date(year, number, 1), date(year, number, last), month_label(month))
+
+
+def read_period(ctx: Context, text: str) -> tuple[Period, bool] | str:
+    """The period and whether it was the default; or the reply explaining what periods look like."""
+    today = ctx.local_now.date()
+    if not text:
+        return current_period(today), True
+    try:
+        return parse_period(text, today=today), False
+    except ParseError as error:
+        return ctx.render("staff/bad_period.j2", reason=f"input/{error.reason}.j2", **error.params)
+
+
+def due_months(period: Period, today: date) -> list[str]:
+    """Months of the period whose reports have been asked for: up to the current reporting month."""
+    current = reporting_period(today)
+    return [month for month in stats.months_between(period.start, period.end) if month <= current]
+
+
+# -- Commands ------------------------------------------------------------------------------------------------
+
+
+@router.route(lambda ctx: _said("统计", "未报", "待审", "企业", "导出")(ctx) and not _is_staff(ctx))
+def refuse(ctx: Context) -> str:
+    return ctx.render("staff/refused.j2")
+
+
+@router.route(_said("统计"))
+def figures(ctx: Context) -> str:
+    read = read_period(ctx, _args(ctx))
+    if isinstance(read, str):
+        return read
+    period, default = read
+    months = stats.months_between(period.start, period.end)
+    due = due_months(period, ctx.local_now.date())
+    start_at, end_at = export.window(period, ctx.settings.zone)
+    cover = stats.coverage(ctx.session, due)
+    warnings = stats.warning_summary(ctx.session, start_at, end_at)
+    return ctx.render(
+        "staff/stats.j2",
+        period=period,
+        default=default,
+        due_first=month_label(due[0]) if due else None,
+        due_last=month_label(due[-1]) if due else None,
+        cover=cover,
+        cover_rate=rate(cover.submitted, cover.due),
+        totals=stats.report_totals(ctx.session, months[0], months[-1]),
+        warnings=warnings,
+        handled_rate=rate(warnings.handled, warnings.received),
+        success_rate=rate(warnings.resolved, warnings.handled),
+        hardship=stats.hardship_summary(ctx.session, start_at, end_at, period.start, period.end),
+        labels=export.labels(),
+    )
+
+
+@router.route(_said("未报"))
+def missing(ctx: Context) -> str:
+    read = read_period(ctx, _args(ctx))
+    if isinstance(read, str):
+        return read
+    period, default = read
+    due = due_months(period, ctx.local_now.date())
+    return ctx.render(
+        "staff/missing.j2",
+        period=period,
+        default=default,
+        months=due,
+        month_label=month_label,
+        total=stats.missing_count(ctx.session, due),
+        rows=stats.missing_reports(ctx.session, due, LIST_LIMIT),
+        limit=LIST_LIMIT,
+    )
+
+
+@router.route(lambda ctx: _said("预警")(ctx) and _is_staff(ctx))
+def warnings(ctx: Context) -> str:
+    word = _args(ctx)
+    states = stats.OPEN_WARNING_STATES if not word else WARNING_STATE_WORDS.get(word)
+    if states is None:
+        return ctx.render("staff/bad_state.j2", word=word)
+    today = ctx.local_now.date()
+    rows = [
+        {
+            "warning": warning,
+            "enterprise": enterprise,
+            "age": _days_since(warning.created_at, ctx),
+            "mediation_day": _days_since(warning.mediation_started_at, ctx) + 1
+            if warning.state == WarningState.MEDIATING and warning.mediation_started_at
+            else None,
+        }
+        for warning, enterprise in stats.open_warnings(ctx.session, states, LIST_LIMIT)
+    ]
+    return ctx.render(
+        "staff/warnings.j2",
+        word=word,
+        today=today,
+        rows=rows,
+        total=stats.count_warnings(ctx.session, states),
+        limit=LIST_LIMIT,
+        mediation_days=MEDIATION_DAYS,
+        labels=export.labels(),
+    )
+
+
+def _days_since(moment: datetime | None, ctx: Context) -> int:
+    if moment is None:
+        return 0
+    return (ctx.local_now.date() - moment.astimezone(ctx.settings.zone).date()).days
+
+
+@router.route(_said("待审"))
+def pending(ctx: Context) -> str:
+    rows = stats.applications(ctx.session, stats.PENDING_REVIEW_STATES, LIST_LIMIT)
+    _audit_view(ctx, "hardship:pending", [application for application, _ in rows])
+    return ctx.render(
+        "staff/pending.j2",
+        rows=rows,
+        total=stats.count_applications(ctx.session, stats.PENDING_REVIEW_STATES),
+        limit=LIST_LIMIT,
+        zone=ctx.settings.zone,
+        labels=export.labels(),
+    )
+
+
+def _audit_view(ctx: Context, subject: str, shown: list[HardshipApplication]) -> None:
+    """Hardship files are sensitive (PIPL): who saw which receipts is logged."""
+    if not shown:
+        return
+    detail = ",".join(application.receipt for application in shown)[:500]
+    ctx.session.add(AuditLog(actor=ctx.openid, action="view", subject=subject, detail=detail, at=ctx.now))
+
+
+@router.route(_said("企业"))
+def enterprise(ctx: Context) -> str:
+    text = _args(ctx)
+    if not text:
+        return ctx.render("staff/enterprise_usage.j2")
+    found = stats.find_enterprises(ctx.session, text, 10)
+    if len(found) != 1:
+        return ctx.render("staff/enterprise_choices.j2", text=text, found=found)
+    company = found[0]
+    company_id = company.id or 0
+    hardship = stats.applications(ctx.session, stats.OPEN_HARDSHIP_STATES, LIST_LIMIT, company_id)
+    _audit_view(ctx, f"enterprise:{company.credit_code}", [application for application, _ in hardship])
+    return ctx.render(
+        "staff/enterprise.j2",
+        company=company,
+        reports=stats.recent_reports(ctx.session, company_id, REPORT_HISTORY),
+        warnings=stats.warnings_of(ctx.session, company_id, stats.OPEN_WARNING_STATES),
+        hardship=[application for application, _ in hardship],
+        chairs=stats.chairs_of(ctx.session, [company_id]).get(company_id, []),
+        month_label=month_label,
+        zone=ctx.settings.zone,
+        labels=export.labels(),
+    )
+
+
+@router.route(_said("导出"))
+def export_link(ctx: Context) -> str:
+    word, _, rest = _args(ctx).partition(" ")
+    kind = EXPORT_WORDS.get(word.lower())
+    if kind is None:
+        return ctx.render("staff/export_usage.j2", word=word)
+    read = read_period(ctx, rest.strip())
+    if isinstance(read, str):
+        return read
+    period, default = read
+    table = export.build(ctx.session, kind, period, ctx.settings.zone)
+    data = export.encode(table, export.ExportFormat.XLSX)
+    path = export.save_encrypted(ctx.settings.files_dir, ctx.settings.data_key, kind, export.ExportFormat.XLSX, data)
+    detail = f"{kind.value} {period.label} xlsx rows={len(table.rows)} file={path}"
+    ctx.session.add(AuditLog(actor=ctx.openid, action="export", subject=kind.value, detail=detail, at=ctx.now))
+    return ctx.render(
+        "staff/export_ready.j2",
+        kind=kind.value,
+        period=period,
+        default=default,
+        rows=len(table.rows),
+        url=links.signed_url(ctx.settings, path, ctx.now),
+        minutes=ctx.settings.link_ttl_minutes,
+    )

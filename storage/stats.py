@@ -1,0 +1,393 @@
+"""Figures for staff queries, the digest and the half-year summary: set-based SQL aggregates, never row loops.
+
+Functions take report months (`"YYYY-MM"`, inclusive range) or a UTC time window, so any summary can reuse
+them. Reports count only in their latest revision (`is_latest`), which `ix_report_latest` serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
+from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
+from sqlmodel import Session, col, select
+
+from bot.calendar import month_key, shift
+from storage.models import (
+    CaseEvent,
+    DisputeWarning,
+    Enterprise,
+    HardshipApplication,
+    HardshipState,
+    Member,
+    MonthlyReport,
+    Role,
+    WarningState,
+)
+
+# Flows are summed over the months of a period; stocks are read from each enterprise's last report in it.
+FLOWS = (
+    "new_members",
+    "lost_members",
+    "payroll",
+    "dues_accrued",
+    "dues_remitted",
+    "activities",
+    "trainings",
+    "disputes",
+)
+STOCKS = ("employees", "members")
+
+# A warning is handled (调处) once it reached an outcome; it is resolved (化解) when that outcome was agreement.
+HANDLED_STATES = (
+    WarningState.RESOLVED,
+    WarningState.FAILED,
+    WarningState.REFERRED,
+    WarningState.FOLLOW_UP,
+    WarningState.CLOSED,
+)
+OPEN_WARNING_STATES = (
+    WarningState.SUBMITTED,
+    WarningState.ACKNOWLEDGED,
+    WarningState.VERIFYING,
+    WarningState.MEDIATING,
+)
+PENDING_REVIEW_STATES = (HardshipState.SUBMITTED, HardshipState.VISITED, HardshipState.NOTICE)
+OPEN_HARDSHIP_STATES = (*PENDING_REVIEW_STATES, HardshipState.RETURNED, HardshipState.APPROVED)
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """Every report month from the month of `start` to the month of `end`."""
+    first, last = month_key(start.year, start.month), month_key(end.year, end.month)
+    months = [first]
+    while months[-1] < last:
+        months.append(shift(months[-1], 1))
+    return months
+
+
+def _latest_in(first: str, last: str) -> ColumnElement[bool]:
+    return and_(col(MonthlyReport.period).between(first, last), col(MonthlyReport.is_latest) == true())
+
+
+def _number(value: Any) -> Decimal:
+    return Decimal(value or 0)
+
+
+# -- Monthly reports -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportTotals:
+    """Totals of the latest revisions in a range of months."""
+
+    reports: int
+    enterprises: int
+    flows: dict[str, Decimal]
+    stocks: dict[str, Decimal]
+
+
+def report_totals(session: Session, first: str, last: str) -> ReportTotals:
+    flow_columns = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in FLOWS]
+    flows = session.execute(columns_select(func.count(), *flow_columns).where(_latest_in(first, last))).one()
+    last_month = (
+        select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.max(MonthlyReport.period).label("period"))
+        .where(_latest_in(first, last))
+        .group_by(col(MonthlyReport.enterprise_id))
+        .subquery()
+    )
+    stock_columns = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in STOCKS]
+    stocks = session.execute(
+        columns_select(func.count(), *stock_columns)
+        .join(
+            last_month,
+            and_(
+                col(MonthlyReport.enterprise_id) == last_month.c.enterprise_id,
+                col(MonthlyReport.period) == last_month.c.period,
+            ),
+        )
+        .where(col(MonthlyReport.is_latest) == true())
+    ).one()
+    return ReportTotals(
+        reports=int(flows[0]),
+        enterprises=int(stocks[0]),
+        flows={name: _number(value) for name, value in zip(FLOWS, flows[1:], strict=True)},
+        stocks={name: _number(value) for name, value in zip(STOCKS, stocks[1:], strict=True)},
+    )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Reports submitted against reports due: enterprises with a union × months."""
+
+    unions: int
+    months: int
+    submitted: int
+
+    @property
+    def due(self) -> int:
+        return self.unions * self.months
+
+
+def coverage(session: Session, months: Sequence[str]) -> Coverage:
+    unions = session.exec(select(func.count()).select_from(Enterprise).where(col(Enterprise.has_union) == true()))
+    union_count = int(unions.one())
+    if not months:
+        return Coverage(union_count, 0, 0)
+    submitted = session.exec(
+        select(func.count())
+        .select_from(MonthlyReport)
+        .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
+        .where(_latest_in(months[0], months[-1]), col(Enterprise.has_union) == true())
+    ).one()
+    return Coverage(union_count, len(months), int(submitted))
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An enterprise with a union that has not reported some month: which months, and who its chairs are."""
+
+    enterprise_id: int
+    name: str
+    months: list[str]
+    chairs: list[str] = field(default_factory=list)
+
+
+def _reported_counts(first: str, last: str) -> Any:
+    return (
+        select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.count().label("reported"))
+        .where(_latest_in(first, last))
+        .group_by(col(MonthlyReport.enterprise_id))
+        .subquery()
+    )
+
+
+def missing_count(session: Session, months: Sequence[str]) -> int:
+    if not months:
+        return 0
+    reported = _reported_counts(months[0], months[-1])
+    query = (
+        select(func.count())
+        .select_from(Enterprise)
+        .outerjoin(reported, reported.c.enterprise_id == col(Enterprise.id))
+        .where(col(Enterprise.has_union) == true(), func.coalesce(reported.c.reported, 0) < len(months))
+    )
+    return int(session.exec(query).one())
+
+
+def missing_reports(session: Session, months: Sequence[str], limit: int) -> list[Missing]:
+    """The first `limit` enterprises by name that miss a month; their months and chairs for those few only."""
+    if not months:
+        return []
+    reported = _reported_counts(months[0], months[-1])
+    rows = session.exec(
+        select(col(Enterprise.id), col(Enterprise.name))
+        .outerjoin(reported, reported.c.enterprise_id == col(Enterprise.id))
+        .where(col(Enterprise.has_union) == true(), func.coalesce(reported.c.reported, 0) < len(months))
+        .order_by(col(Enterprise.name), col(Enterprise.id))
+        .limit(limit)
+    ).all()
+    ids = [int(enterprise_id) for enterprise_id, _ in rows if enterprise_id is not None]
+    present: dict[int, set[str]] = {enterprise_id: set() for enterprise_id in ids}
+    for enterprise_id, period in session.exec(
+        select(MonthlyReport.enterprise_id, MonthlyReport.period).where(
+            _latest_in(months[0], months[-1]), col(MonthlyReport.enterprise_id).in_(ids)
+        )
+    ).all():
+        present[enterprise_id].add(period)
+    chairs = chairs_of(session, ids)
+    return [
+        Missing(
+            enterprise_id=int(enterprise_id or 0),
+            name=name,
+            months=[month for month in months if month not in present[int(enterprise_id or 0)]],
+            chairs=chairs.get(int(enterprise_id or 0), []),
+        )
+        for enterprise_id, name in rows
+    ]
+
+
+def chairs_of(session: Session, enterprise_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The active chairs' names of a few enterprises."""
+    found: dict[int, list[str]] = {}
+    rows = session.exec(
+        select(Member.enterprise_id, Member.name)
+        .where(
+            col(Member.enterprise_id).in_(enterprise_ids),
+            col(Member.role) == Role.CHAIR,
+            col(Member.active) == true(),
+        )
+        .order_by(col(Member.name))
+    ).all()
+    for enterprise_id, name in rows:
+        if enterprise_id is not None:
+            found.setdefault(enterprise_id, []).append(name)
+    return found
+
+
+# -- Warnings ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarningSummary:
+    received: int
+    handled: int
+    resolved: int
+    workers: int
+    amount: Decimal
+    by_category: list[tuple[str, int]]
+    by_level: list[tuple[str, int]]
+    by_state: list[tuple[str, int]]
+
+
+def _warnings_in(start_at: datetime, end_at: datetime) -> ColumnElement[bool]:
+    return and_(col(DisputeWarning.created_at) >= start_at, col(DisputeWarning.created_at) < end_at)
+
+
+def _resolved() -> ColumnElement[bool]:
+    """Resolved now, or resolved before moving on to the follow-up visit and closing."""
+    was_resolved = exists().where(
+        col(CaseEvent.case_kind) == "warning",
+        col(CaseEvent.case_id) == col(DisputeWarning.id),
+        col(CaseEvent.to_state) == WarningState.RESOLVED,
+    )
+    later = col(DisputeWarning.state).in_((WarningState.FOLLOW_UP, WarningState.CLOSED))
+    return or_(col(DisputeWarning.state) == WarningState.RESOLVED, and_(later, was_resolved))
+
+
+def _grouped(session: Session, column: Any, where: ColumnElement[bool]) -> list[tuple[str, int]]:
+    rows = session.exec(select(column, func.count()).where(where).group_by(column).order_by(func.count().desc()))
+    return [(str(key), int(count)) for key, count in rows.all()]
+
+
+def warning_summary(session: Session, start_at: datetime, end_at: datetime) -> WarningSummary:
+    """Warnings reported in [start_at, end_at)."""
+    window = _warnings_in(start_at, end_at)
+    handled = case((col(DisputeWarning.state).in_(HANDLED_STATES), 1), else_=0)
+    resolved = case((_resolved(), 1), else_=0)
+    row = session.execute(
+        columns_select(
+            func.count(),
+            func.coalesce(func.sum(handled), 0),
+            func.coalesce(func.sum(resolved), 0),
+            func.coalesce(func.sum(DisputeWarning.workers), 0),
+            func.coalesce(func.sum(DisputeWarning.amount), 0),
+        ).where(window)
+    ).one()
+    return WarningSummary(
+        received=int(row[0]),
+        handled=int(row[1]),
+        resolved=int(row[2]),
+        workers=int(row[3]),
+        amount=_number(row[4]),
+        by_category=_grouped(session, col(DisputeWarning.category), window),
+        by_level=_grouped(session, col(DisputeWarning.level), window),
+        by_state=_grouped(session, col(DisputeWarning.state), window),
+    )
+
+
+def open_warnings(session: Session, states: Sequence[str], limit: int) -> list[tuple[DisputeWarning, str]]:
+    """Warnings in `states`, oldest first, with their enterprise's name ('' when not on the roster)."""
+    rows = session.exec(
+        select(DisputeWarning, func.coalesce(Enterprise.name, ""))
+        .outerjoin(Enterprise, col(Enterprise.id) == col(DisputeWarning.enterprise_id))
+        .where(col(DisputeWarning.state).in_(states))
+        .order_by(col(DisputeWarning.created_at), col(DisputeWarning.id))
+        .limit(limit)
+    ).all()
+    return [(warning, str(name)) for warning, name in rows]
+
+
+def count_warnings(session: Session, states: Sequence[str]) -> int:
+    query = select(func.count()).select_from(DisputeWarning).where(col(DisputeWarning.state).in_(states))
+    return int(session.exec(query).one())
+
+
+def warnings_of(session: Session, enterprise_id: int, states: Sequence[str]) -> list[DisputeWarning]:
+    query = (
+        select(DisputeWarning)
+        .where(col(DisputeWarning.enterprise_id) == enterprise_id, col(DisputeWarning.state).in_(states))
+        .order_by(col(DisputeWarning.created_at))
+    )
+    return list(session.exec(query).all())
+
+
+# -- Hardship ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HardshipSummary:
+    applied: int
+    by_state: list[tuple[str, int]]
+    paid_count: int
+    paid_amount: Decimal
+
+
+def hardship_summary(
+    session: Session, start_at: datetime, end_at: datetime, first: date, last: date
+) -> HardshipSummary:
+    """Applications made in [start_at, end_at); relief paid on the days first..last."""
+    window = and_(col(HardshipApplication.created_at) >= start_at, col(HardshipApplication.created_at) < end_at)
+    applied = session.exec(select(func.count()).select_from(HardshipApplication).where(window)).one()
+    paid = session.exec(
+        select(func.count(), func.coalesce(func.sum(HardshipApplication.paid_amount), 0)).where(
+            col(HardshipApplication.paid_on).between(first, last), col(HardshipApplication.paid_amount).is_not(None)
+        )
+    ).one()
+    return HardshipSummary(
+        applied=int(applied),
+        by_state=_grouped(session, col(HardshipApplication.state), window),
+        paid_count=int(paid[0]),
+        paid_amount=_number(paid[1]),
+    )
+
+
+def applications(
+    session: Session, states: Sequence[str], limit: int, enterprise_id: int | None = None
+) -> list[tuple[HardshipApplication, str]]:
+    """Applications in `states`, oldest first, with the enterprise's name."""
+    query = (
+        select(HardshipApplication, Enterprise.name)
+        .join(Enterprise, col(Enterprise.id) == col(HardshipApplication.enterprise_id))
+        .where(col(HardshipApplication.state).in_(states))
+    )
+    if enterprise_id is not None:
+        query = query.where(col(HardshipApplication.enterprise_id) == enterprise_id)
+    rows = session.exec(query.order_by(col(HardshipApplication.created_at), col(HardshipApplication.id)).limit(limit))
+    return [(application, str(name)) for application, name in rows.all()]
+
+
+def count_applications(session: Session, states: Sequence[str]) -> int:
+    query = select(func.count()).select_from(HardshipApplication).where(col(HardshipApplication.state).in_(states))
+    return int(session.exec(query).one())
+
+
+# -- Enterprises ---------------------------------------------------------------------------------------------
+
+
+def find_enterprises(session: Session, text: str, limit: int) -> list[Enterprise]:
+    """By exact credit code, else by a part of the name."""
+    exact = session.exec(select(Enterprise).where(col(Enterprise.credit_code) == text.upper())).first()
+    if exact is not None:
+        return [exact]
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (
+        select(Enterprise)
+        .where(col(Enterprise.name).like(pattern, escape="\\"))
+        .order_by(func.length(Enterprise.name), col(Enterprise.name))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def recent_reports(session: Session, enterprise_id: int, limit: int) -> list[MonthlyReport]:
+    query = (
+        select(MonthlyReport)
+        .where(col(MonthlyReport.enterprise_id) == enterprise_id, col(MonthlyReport.is_latest) == true())
+        .order_by(col(MonthlyReport.period).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
