@@ -80,6 +80,9 @@ class FormDesk:
         if draft is not None and draft.state.get("mode") != Mode.DONE:
             step = engine.offer_resume(State.from_json(draft.state))
         else:
+            if draft is not None:  # a submitted draft: the next filing needs a draft (and submission key) of its own
+                drafts.delete_draft(ctx.session, draft)
+                draft = None
             context = self.hooks.get(form.id, Hooks()).context(ctx, form, args)
             step = engine.begin(context)
         drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = form.id

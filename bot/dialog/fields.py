@@ -57,6 +57,7 @@ class Field:
     default: Expression | None = None
     warn_if: Expression | None = None
     sensitive: bool = False
+    future: bool = False  # a date that may lie ahead (an expiry), given with its year
     fields: tuple[Field, ...] = ()  # the sub-fields of a group
 
 
@@ -81,7 +82,8 @@ def parse_answer(field: Field, text: str, now: datetime) -> Json:
         case FieldType.YES_NO:
             return n.parse_yes_no(text)
         case FieldType.DATE:
-            return n.parse_date(text, today=today).isoformat()
+            parse_day = n.parse_expiry_date if field.future else n.parse_date
+            return parse_day(text, today=today).isoformat()
         case FieldType.MONTH:
             year, month = n.parse_month(text, today=today)
             return f"{year:04d}-{month:02d}"

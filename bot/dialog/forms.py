@@ -74,7 +74,7 @@ def _decimal(raw: Any) -> Decimal | None:
 
 _FIELD_KEYS = {
     "id", "type", "label", "required", "min", "max", "unit", "options", "max_length", "min_count", "max_count",
-    "show_if", "default", "warn_if", "sensitive", "fields",
+    "show_if", "default", "warn_if", "sensitive", "fields", "future",
 }  # fmt: skip
 
 
@@ -102,6 +102,7 @@ def _field(raw: dict[str, Any], where: str) -> Field:
         default=_expression(raw.get("default"), f"{where}.default"),
         warn_if=_expression(raw.get("warn_if"), f"{where}.warn_if"),
         sensitive=bool(raw.get("sensitive", False)),
+        future=bool(raw.get("future", False)),
         fields=tuple(_field(sub, f"{where}.{sub.get('id', i)}") for i, sub in enumerate(raw.get("fields", ()))),
     )
 

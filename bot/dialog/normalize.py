@@ -426,6 +426,16 @@ def parse_date(text: str, *, today: date) -> date:
     return found
 
 
+def parse_expiry_date(text: str, *, today: date) -> date:
+    """A day that may lie ahead (a contract's or a term's expiry); the year must be given, as a guess misleads."""
+    compact = _compact(_clean(text, "2027年6月30日")).replace("号", "日")
+    for form in _DATE_FORMS:
+        match = form.fullmatch(compact)
+        if match and match.groupdict().get("year"):
+            return _build_date(match, today)
+    raise ParseError("date_needs_year", text=text.strip())
+
+
 def _clock(match: re.Match[str]) -> time:
     hour = int(match["hour"])
     minute = 30 if match["half"] else int(match["minute"] or match["minutes"] or 0)
