@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from bot.cli_admin import invite_app, org_app, staff_app
+from bot.cli_export import export_app
 from config.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseUnreachable
 from storage.migrate import SchemaBehind, new_revision, require_current, upgrade
@@ -22,6 +23,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(org_app, name="org")
 app.add_typer(invite_app, name="invite")
 app.add_typer(staff_app, name="staff")
+app.add_typer(export_app, name="export")
 
 
 def _fail(message: str) -> typer.Exit:

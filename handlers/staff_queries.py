@@ -6,7 +6,6 @@ is not staff is refused politely, except `预警`, which chairs and warners use 
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -85,19 +84,11 @@ def rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
 # -- Periods -------------------------------------------------------------------------------------------------
 
 
-def current_period(today: date) -> Period:
-    """The month whose reports are being collected now."""
-    month = reporting_period(today)
-    year, number = map(int, month.split("-"))
-    last = calendar.monthrange(year, number)[1]
-    return Period(date(year, number, 1), date(year, number, last), month_label(month))
-
-
 def read_period(ctx: Context, text: str) -> tuple[Period, bool] | str:
     """The period and whether it was the default; or the reply explaining what periods look like."""
     today = ctx.local_now.date()
     if not text:
-        return current_period(today), True
+        return stats.month_period(reporting_period(today)), True
     try:
         return parse_period(text, today=today), False
     except ParseError as error:

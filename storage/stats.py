@@ -6,6 +6,7 @@ them. Reports count only in their latest revision (`is_latest`), which `ix_repor
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +17,8 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
-from bot.calendar import month_key, shift
+from bot.calendar import label, month_key, shift
+from bot.dialog.normalize import Period
 from storage.models import (
     CaseEvent,
     DisputeWarning,
@@ -67,6 +69,12 @@ def months_between(start: date, end: date) -> list[str]:
     while months[-1] < last:
         months.append(shift(months[-1], 1))
     return months
+
+
+def month_period(month: str) -> Period:
+    """A report month (`2024-06`) as a period, e.g. the default one: the month being collected now."""
+    year, number = map(int, month.split("-"))
+    return Period(date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1]), label(month))
 
 
 def _latest_in(first: str, last: str) -> ColumnElement[bool]:
