@@ -11,6 +11,7 @@ import typer
 
 from bot.cli_admin import invite_app, org_app, staff_app
 from bot.cli_export import export_app
+from bot.cli_summary import figures_app, summary_app
 from config.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseUnreachable
 from storage.migrate import SchemaBehind, new_revision, require_current, upgrade
@@ -24,6 +25,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(invite_app, name="invite")
 app.add_typer(staff_app, name="staff")
 app.add_typer(export_app, name="export")
+app.add_typer(summary_app, name="summary")
+app.add_typer(figures_app, name="figures")
 
 
 def _fail(message: str) -> typer.Exit:

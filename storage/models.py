@@ -440,3 +440,22 @@ class StoredFile(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     received_at: datetime
     stored_at: datetime | None = None
+
+
+# -- Half-year summary (issue: work summary) ------------------------------------------------------------------
+
+
+class StaffFigure(SQLModel, table=True):
+    """A figure no chat form collects (awards, the federation's own training, retirees' mutual aid, plan text),
+    entered by staff per period code ("2024H1", "2024-06", "2024"); the summary marks keys still missing."""
+
+    __tablename__ = "staff_figure"
+    __table_args__ = (Index("ux_staff_figure_key_period", "key", "period", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    period: str = Field(max_length=20, index=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    unit: str = Field(default="", max_length=8)
+    set_by: str = Field(max_length=64)
+    set_at: datetime

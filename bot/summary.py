@@ -1,0 +1,243 @@
+"""The half-year work summary: figures from the data and from staff, rendered through one editable template
+(`templates/summary/work_summary.md.j2`) into Markdown, and the same text laid out as a Word document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import docx
+import yaml
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from bot import render
+from bot.dialog.normalize import Period, parse_decimal, parse_integer, parse_text
+from config.settings import Settings
+from storage import figures as staff_figures
+from storage import summary_figures
+from storage.summary_figures import Value, Window, floor1, percent, round1, wan
+
+CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "summary.yaml"
+TEMPLATE = "summary/work_summary.md.j2"
+DOCUMENTS = "documents"
+
+# How each figure is printed, following the unit its sentence uses (domain §1.0).
+WAN = frozenset({"hardship_fund_total", "temporary_relief_paid", "amount_involved"})
+YUAN = frozenset(
+    {"festival_condolence_amount", "dues_accrued_large", "district_remit_amount", "subdistrict_remit_amount"}
+)
+AT_LEAST_PCT = frozenset({"union_formation_rate", "success_rate"})
+PCT = frozenset({"hardship_fund_rate", "handling_rate", "reporting_rate", "strong_protection_target_pct"})
+
+
+class StaffFigureSpec(BaseModel):
+    label: str
+    unit: str
+    kind: Literal["number", "month", "text"] = "number"
+
+
+class SummaryConfig(BaseModel):
+    subdistrict_name: str
+    city_name: str
+    upgraded_communities: list[str]
+    bargaining_pilot_areas: list[str]
+    model_enterprises: list[str]
+    formation_min_employees: int
+    fund_min_employees: int
+    dues_headcount_threshold: int
+    district_remit_share: Decimal
+    subdistrict_remit_share: Decimal
+    card_collected_opening: int
+    card_issued_opening: int
+    dispute_categories: dict[str, list[str]]
+    staff_figures: dict[str, StaffFigureSpec]
+    labels: dict[str, str]
+
+    @property
+    def rules(self) -> summary_figures.Rules:
+        return summary_figures.Rules(
+            formation_min_employees=self.formation_min_employees,
+            fund_min_employees=self.fund_min_employees,
+            dues_headcount_threshold=self.dues_headcount_threshold,
+            dispute_categories=self.dispute_categories,
+            card_collected_opening=self.card_collected_opening,
+            card_issued_opening=self.card_issued_opening,
+        )
+
+    def label(self, key: str) -> str:
+        spec = self.staff_figures.get(key)
+        return spec.label if spec else self.labels[key]
+
+
+@lru_cache(maxsize=1)
+def summary_config() -> SummaryConfig:
+    return SummaryConfig.model_validate(yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8")))
+
+
+def _number(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _plain(value: Decimal | int) -> str:
+    """An integral figure without ".0"; others as entered."""
+    number = Decimal(value)
+    return str(number.quantize(Decimal(1))) if number == number.to_integral_value() else str(number.normalize())
+
+
+def _show(key: str, value: Value) -> str | None:
+    if value is None:
+        return None
+    if key in WAN:
+        return f"{wan(value)}"
+    if key in YUAN:
+        return f"{Decimal(value):.2f}"
+    if key in AT_LEAST_PCT:
+        return f"{floor1(Decimal(value))}"
+    if key in PCT:
+        return f"{round1(Decimal(value))}"
+    return _plain(value)
+
+
+def _more_than(value: Decimal | None) -> str | None:
+    """ "___多家": a round number below the figure (36 → 30), small figures as they are."""
+    if value is None:
+        return None
+    whole = int(value)
+    return str(whole if whole < 20 else whole - whole % 10)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The rendered text and what it was made from; `missing` are labels still shown as to-be-filled."""
+
+    period: Period
+    code: str
+    markdown: str
+    figures: dict[str, str | None]
+    missing: list[str]
+
+
+def compute_figures(
+    session: Session, period: Period, settings: Settings, config: SummaryConfig | None = None
+) -> tuple[dict[str, Value], dict[str, str]]:
+    """The data figures and the staff figures (raw), plus the derived figures that mix both."""
+    config = config or summary_config()
+    window = Window.of(period.start, period.end, settings.zone)
+    data = summary_figures.compute(session, window, config.rules)
+    staff = staff_figures.figures_for(session, staff_figures.period_code(period.start, period.end))
+    retired = _number(staff.get("mutual_aid_retired"))
+    parts = [data["mutual_aid_in_service"], retired, data["mutual_aid_ankang"], data["mutual_aid_special"]]
+    data["mutual_aid_enrolled_total"] = None if any(p is None for p in parts) else sum(Decimal(p or 0) for p in parts)
+    data["strong_protection_target_pct"] = percent(
+        _number(staff.get("strong_protection_enterprises")), _number(staff.get("strong_protection_annual_target"))
+    )
+    return data, staff
+
+
+def build(session: Session, period: Period, settings: Settings, now: datetime) -> Summary:
+    config = summary_config()
+    data, staff = compute_figures(session, period, settings, config)
+    shown: dict[str, str | None] = {key: _show(key, value) for key, value in data.items()}
+    for key, spec in config.staff_figures.items():
+        raw = staff.get(key)
+        shown[key] = raw if spec.kind == "text" or raw is None else _plain(_number(raw) or Decimal(0))
+    shown["finance_training_enterprises"] = _more_than(_number(staff.get("finance_training_enterprises")))
+    labels = {key: config.label(key) for key in shown if key in config.labels or key in config.staff_figures}
+    code = staff_figures.period_code(period.start, period.end)
+    half = int(code[-1]) if code.endswith(("H1", "H2")) else 0
+    markdown = render.render(
+        TEMPLATE,
+        v=shown,
+        label=labels,
+        cfg=config,
+        period=period,
+        year=period.end.year,
+        half=half,
+        first_month=period.start.month,
+        last_month=period.end.month,
+        reports_submitted=data["reports_submitted"],
+        reports_due=data["reports_due"],
+        generated_at=now.astimezone(settings.zone),
+    )
+    missing = [labels[key] for key in _used() if shown.get(key) is None]
+    return Summary(period, code, markdown + "\n", shown, missing)
+
+
+@lru_cache(maxsize=1)
+def _used() -> tuple[str, ...]:
+    """The figure keys the template prints, in the order they appear: only these count as missing."""
+    source = (render.TEMPLATES_DIR / TEMPLATE).read_text(encoding="utf-8")
+    config = summary_config()
+    keys = [key for key in config.labels.keys() | config.staff_figures.keys() if f"'{key}'" in source]
+    return tuple(sorted(keys, key=lambda key: source.index(f"'{key}'")))
+
+
+def write_docx(markdown: str, path: Path) -> None:
+    """Lay the Markdown out as Word: `#` the title, `##`/`###` headings, every other line a paragraph."""
+    document = docx.Document()
+    for line in markdown.splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        level = len(text) - len(text.lstrip("#"))
+        if 0 < level <= 3 and text[level : level + 1] == " ":
+            document.add_heading(text[level + 1 :], level=0 if level == 1 else level - 1)
+        else:
+            document.add_paragraph(text)
+    title = next((line[2:] for line in markdown.splitlines() if line.startswith("# ")), "")
+    document.core_properties.title = title
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+
+
+def docx_text(path: Path) -> str:
+    """The paragraphs of a Word file, one per line: how tests and staff compare it with the Markdown."""
+    return "\n".join(paragraph.text for paragraph in docx.Document(str(path)).paragraphs)
+
+
+def write_documents(summary: Summary, folder: Path, now: datetime) -> dict[str, Path]:
+    """Both formats side by side under `folder`, named by period and time so older links keep their file."""
+    stem = f"work-summary-{summary.code}-{now:%Y%m%d%H%M%S}"
+    folder.mkdir(parents=True, exist_ok=True)
+    md_path = folder / f"{stem}.md"
+    md_path.write_text(summary.markdown, encoding="utf-8")
+    docx_path = folder / f"{stem}.docx"
+    write_docx(summary.markdown, docx_path)
+    return {"md": md_path, "docx": docx_path}
+
+
+def staff_spec(key_or_label: str) -> tuple[str, StaffFigureSpec] | None:
+    """A staff figure named by its key or its Chinese label."""
+    specs: Mapping[str, StaffFigureSpec] = summary_config().staff_figures
+    if key_or_label in specs:
+        return key_or_label, specs[key_or_label]
+    return next(((key, spec) for key, spec in specs.items() if spec.label == key_or_label), None)
+
+
+TEXT_FIGURE_MAX = 1500
+
+
+def parse_staff_value(spec: StaffFigureSpec, text: str) -> str:
+    """The value as stored: a plain decimal for numbers, 1–12 for a month, trimmed text; ParseError otherwise."""
+    if spec.kind == "text":
+        return parse_text(text, max_length=TEXT_FIGURE_MAX)
+    if spec.kind == "month":
+        return str(parse_integer(text, minimum=1, maximum=12))
+    return str(parse_decimal(text, minimum=Decimal(0)))
+
+
+def missing_staff(session: Session, period: Period) -> list[tuple[str, StaffFigureSpec]]:
+    """Staff figures the summary of `period` still shows as to be filled."""
+    entered = staff_figures.figures_for(session, staff_figures.period_code(period.start, period.end))
+    return [(key, spec) for key, spec in summary_config().staff_figures.items() if key not in entered]

@@ -1,0 +1,98 @@
+"""Staff commands for the half-year work summary: `总结 [期间]` makes the document and answers with signed links;
+`数据` lists the figures staff enter by hand, `数据 名称 数值 [期间]` records one. Anyone else is refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot import links
+from bot import summary as work_summary
+from bot.dialog.normalize import ParseError, Period, parse_period
+from bot.dispatch import Context, Router
+from handlers.forms import Hooks
+from storage import figures
+from storage.models import Role
+
+router = Router("summary")
+hooks: dict[str, Hooks] = {}
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
+def _is_staff(ctx: Context) -> bool:
+    return ctx.member is not None and ctx.member.role in STAFF_ROLES
+
+
+def _arguments(ctx: Context) -> str:
+    """What follows the command word."""
+    return ctx.text.split(maxsplit=1)[1].strip() if len(ctx.text.split(maxsplit=1)) > 1 else ""
+
+
+def current_half(today: date) -> Period:
+    """The half-year `today` falls in: what `数据` without a period is about."""
+    return parse_period(f"{today.year}H{1 if today.month <= 6 else 2}", today=today)
+
+
+def _bad_input(ctx: Context, error: ParseError, usage: str) -> str:
+    return ctx.render(usage, reason=f"input/{error.reason}.j2", **error.params)
+
+
+@router.command("总结")
+def make_summary(ctx: Context) -> str:
+    if not _is_staff(ctx):
+        return ctx.render("summary/refused.j2")
+    today = ctx.local_now.date()
+    try:
+        period = parse_period(_arguments(ctx), today=today) if _arguments(ctx) else current_half(today)
+    except ParseError as error:
+        return _bad_input(ctx, error, "summary/summary_usage.j2")
+    made = work_summary.build(ctx.session, period, ctx.settings, ctx.now)
+    folder = ctx.settings.files_dir / work_summary.DOCUMENTS
+    paths = work_summary.write_documents(made, folder, ctx.now)
+    urls = {
+        kind: links.signed_url(ctx.settings, f"{work_summary.DOCUMENTS}/{path.name}", ctx.now)
+        for kind, path in paths.items()
+    }
+    return ctx.render(
+        "summary/ready.j2",
+        period=period,
+        urls=urls,
+        missing=made.missing,
+        minutes=ctx.settings.link_ttl_minutes,
+    )
+
+
+@router.command("数据")
+def staff_data(ctx: Context) -> str:
+    if not _is_staff(ctx):
+        return ctx.render("summary/refused.j2")
+    today = ctx.local_now.date()
+    words = _arguments(ctx).split(maxsplit=1)
+    if not words:
+        period = current_half(today)
+        entered = figures.figures_for(ctx.session, figures.period_code(period.start, period.end))
+        specs = work_summary.summary_config().staff_figures
+        return ctx.render("summary/data_list.j2", period=period, specs=specs, entered=entered)
+    found = work_summary.staff_spec(words[0])
+    if found is None:
+        return ctx.render("summary/data_unknown.j2", word=words[0])
+    key, spec = found
+    if len(words) < 2:
+        return ctx.render("summary/data_usage.j2", label=spec.label, spec=spec)
+    value_text, period_text = _split_period(spec, words[1])
+    try:
+        period = parse_period(period_text, today=today) if period_text else current_half(today)
+        value = work_summary.parse_staff_value(spec, value_text)
+    except ParseError as error:
+        return _bad_input(ctx, error, "summary/data_bad.j2")
+    code = figures.period_code(period.start, period.end)
+    figures.set_figure(ctx.session, key, code, value, spec.unit, ctx.openid, ctx.now)
+    return ctx.render("summary/data_saved.j2", spec=spec, value=value, period=period)
+
+
+def _split_period(spec: work_summary.StaffFigureSpec, rest: str) -> tuple[str, str]:
+    """A number may be followed by a period (`数据 退休参保人数 1200 上半年`); a text figure is all text."""
+    if spec.kind == "text":
+        return rest, ""
+    parts = rest.split(maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
