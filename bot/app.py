@@ -28,6 +28,7 @@ from bot.wechat import Crypto, RejectedRequest, check_fresh, check_xml_body, par
 from bot.wechat_api import WechatApi
 from config.settings import Settings, get_settings
 from storage.db import Database, DatabaseUnreachable, utcnow
+from storage.media import MediaVault
 from storage.migrate import require_current
 
 log = logging.getLogger("unionbot.endpoint")
@@ -62,12 +63,13 @@ def build_services(
     wake = asyncio.Event()
     aes_key = settings.wechat_aes_key
     crypto = Crypto(settings.wechat_token, aes_key, settings.wechat_appid) if aes_key else None
+    vault = MediaVault(settings.files_dir, settings.data_key)
     return Services(
         settings=settings,
         db=db,
         inbox=Inbox(db, dispatcher or build_dispatcher(), settings, clock=clock, on_outbox=wake.set),
         api=api,
-        outbox=OutboxWorker(db, api, max_attempts=settings.outbox_max_attempts, clock=clock),
+        outbox=OutboxWorker(db, api, max_attempts=settings.outbox_max_attempts, clock=clock, vault=vault),
         crypto=crypto,
         wake_outbox=wake,
     )

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.wechat_api import OUTSIDE_WINDOW, RATE_LIMITED, SYSTEM_BUSY, WechatApi, WechatApiError
+from storage import media
 from storage.db import Database, utcnow
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
@@ -76,6 +77,12 @@ def enqueue_template(
     enqueue(session, key=key, openid=openid, kind=OutboxKind.TEMPLATE, payload=payload, now=now)
 
 
+def enqueue_media(session: Session, *, media_id: str, owner: str, openid: str, now: datetime) -> None:
+    """Fetch a photo `openid` sent (registered with `storage.media.register`) while WeChat still has it."""
+    payload = {"media_id": media_id, "owner": owner}
+    enqueue(session, key=f"media:{media_id}", openid=openid, kind=OutboxKind.MEDIA, payload=payload, now=now)
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 * 2 ** max(attempts - 1, 0), 600))
 
@@ -91,8 +98,10 @@ class OutboxWorker:
         max_attempts: int = 8,
         batch: int = 50,
         clock: Callable[[], datetime] = utcnow,
+        vault: media.MediaVault | None = None,
     ) -> None:
         self._db = db
+        self._vault = vault
         self._api = api
         self._max_attempts = max_attempts
         self._batch = batch
@@ -134,8 +143,27 @@ class OutboxWorker:
         payload = message.payload
         if message.kind == OutboxKind.TEXT:
             self._api.send_text(message.openid, str(payload["content"]))
+        elif message.kind == OutboxKind.MEDIA:
+            self._fetch_media(str(payload["media_id"]), str(payload["owner"]))
         else:
             self._api.send_template(message.openid, str(payload["template_id"]), payload["data"], payload.get("url"))
+
+    def _fetch_media(self, media_id: str, owner: str) -> None:
+        """Download a photo, write it encrypted, and record where; a retry rewrites the same file."""
+        if self._vault is None:
+            raise RuntimeError("no media vault configured for this worker")
+        data, content_type = self._api.download_media(media_id)
+        path, sha = self._vault.write(owner, data, content_type)
+        with self._db.transaction() as session:
+            media.stored(
+                session,
+                media_id=media_id,
+                path=path,
+                content_type=content_type,
+                size=len(data),
+                sha256=sha,
+                now=self._clock(),
+            )
 
     def _deliver(self, message: OutboxMessage) -> None:
         errcode: int | None = None

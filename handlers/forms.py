@@ -15,7 +15,7 @@ from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, Stat
 from bot.dialog.forms import Form
 from bot.dispatch import Context, Router
 from bot.wechat import Kind
-from storage import drafts
+from storage import drafts, sealed
 from storage.models import Conversation, Draft, Submission
 
 
@@ -78,7 +78,7 @@ class FormDesk:
         notices: list[Say] = []
         draft = self._live_draft(ctx, form, notices)
         if draft is not None and draft.state.get("mode") != Mode.DONE:
-            step = engine.offer_resume(State.from_json(draft.state))
+            step = engine.offer_resume(self._state(ctx, form, draft))
         else:
             if draft is not None:  # a submitted draft: the next filing needs a draft (and submission key) of its own
                 drafts.delete_draft(ctx.session, draft)
@@ -97,7 +97,7 @@ class FormDesk:
             pointer.active_form = None
             return self._render(ctx, [*notices, Say("help.j2")])
         message = Message(ctx.text, ctx.incoming.media_id or None)
-        step = Engine(form).step(State.from_json(draft.state), message, ctx.local_now)
+        step = Engine(form).step(self._state(ctx, form, draft), message, ctx.local_now)
         return self._finish(ctx, form, draft, step, notices)
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ class FormDesk:
             draft if draft is not None and draft.form_id == form.id else None,
             openid=ctx.openid,
             form_id=form.id,
-            state=step.state.to_json(),
+            state=sealed.seal_state(form, step.state.to_json(), ctx.settings.data_key),
             now=ctx.now,
             ttl=timedelta(days=ctx.settings.draft_ttl_days),
         )
@@ -142,7 +142,7 @@ class FormDesk:
             draft_key=f"{draft.id}:{draft.created_at.isoformat()}",
             openid=ctx.openid,
             enterprise_id=member.enterprise_id if member else None,
-            answers=step.action.answers,
+            answers=sealed.seal_answers(form, step.action.answers, ctx.settings.data_key),
             now=ctx.now,
         )
         step.state.receipt = record.receipt
@@ -151,12 +151,17 @@ class FormDesk:
             draft,
             openid=ctx.openid,
             form_id=form.id,
-            state=step.state.to_json(),
+            state=sealed.seal_state(form, step.state.to_json(), ctx.settings.data_key),
             now=ctx.now,
             ttl=timedelta(days=ctx.settings.draft_ttl_days),
         )
         extra = self.hooks.get(form.id, Hooks()).on_submit(ctx, form, record)
         return [Say("forms/_submitted.j2", {"title": form.title, "receipt": record.receipt}), *extra]
+
+    @staticmethod
+    def _state(ctx: Context, form: Form, draft: Draft) -> State:
+        """The draft as the engine sees it: sensitive answers are stored sealed (`storage.sealed`)."""
+        return State.from_json(sealed.open_state(form, draft.state, ctx.settings.data_key))
 
     @staticmethod
     def _render(ctx: Context, says: list[Say]) -> str:

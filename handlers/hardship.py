@@ -1,9 +1,308 @@
-"""Placeholder: this capability is being built (issue 4)."""
+"""困难职工帮扶: a chair files for a worker (form `hardship`), staff review the case by message.
+
+Privacy runs through every path: answers are sealed in drafts and submissions, encrypted in the row, masked in
+replies and alerts; only the filing chair and staff see a case, and each view or photo link is audited.
+"""
 
 from __future__ import annotations
 
-from bot.dispatch import Router
+import re
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlmodel import select
+
+from bot import links, outbox
+from bot.dialog.engine import Engine, Message, Mode, Say, State
+from bot.dialog.forms import FORMS_DIR, Form, parse_form
+from bot.dialog.normalize import ParseError, parse_money
+from bot.dispatch import Context, Router
+from bot.notify import notify
+from bot.wechat import Kind
+from config.hardship import hardship_config
 from handlers.forms import Hooks
+from storage import drafts, media, sealed
+from storage import hardship as cases
+from storage.hardship import Action, InvalidTransition
+from storage.models import HardshipApplication, Member, Role, Submission
+
+FORM_ID = "hardship"
+STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})
+COMMAND = re.compile(r"^(审核|查看|修改申请|入户|公示|发放|复核|退出)\s*([Hh]\d+)(?:\s+(.*))?$", re.DOTALL)
 
 router = Router("hardship")
-hooks: dict[str, Hooks] = {}
+
+
+@lru_cache(maxsize=1)
+def hardship_form() -> Form:
+    path = FORMS_DIR / f"{FORM_ID}.yaml"
+    return parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+
+
+def _yuan(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def _state_name(ctx: Context, state: str) -> str:
+    return ctx.render("hardship/state_name.j2", state=state)
+
+
+def _owner(row: HardshipApplication) -> str:
+    return f"{cases.CASE_KIND}:{row.id}"
+
+
+# -- filing ------------------------------------------------------------------------------------------
+
+
+def _form_context(_ctx: Context | None = None, _form: Form | None = None, _args: str = "") -> dict[str, Any]:
+    """What the form's expressions and the consent notice need: 低保标准 and the notice's version."""
+    config = hardship_config()
+    return {"ctx": {"dibao": str(config.dibao_monthly), "consent_version": config.consent_version}}
+
+
+def _on_submit(ctx: Context, form: Form, record: Submission) -> list[Say]:
+    member = ctx.member
+    assert member is not None and member.enterprise_id is not None and record.id is not None
+    done = select(HardshipApplication).where(HardshipApplication.submission_id == record.id)
+    if ctx.session.exec(done).first() is not None:
+        return []
+    key = ctx.settings.data_key
+    answers = sealed.open_answers(form, record.answers, key)
+    draft = drafts.load_draft(ctx.session, ctx.openid, FORM_ID)
+    context: dict[str, Any] = draft.state.get("context", {}) if draft is not None else {}
+    version = str(context.get("ctx", {}).get("consent_version") or hardship_config().consent_version)
+    amended = cases.by_receipt(ctx.session, str(context.get("amends") or ""))
+    if amended is not None and amended.chair == ctx.openid and amended.state in cases.AMENDABLE:
+        row = amended
+        cases.refile(
+            ctx.session, row, submission_id=record.id, answers=answers, key=key, consent_version=version, now=ctx.now
+        )
+    else:
+        row = cases.create(
+            ctx.session,
+            submission_id=record.id,
+            receipt=record.receipt,
+            enterprise_id=member.enterprise_id,
+            chair=ctx.openid,
+            answers=answers,
+            key=key,
+            consent_version=version,
+            now=ctx.now,
+        )
+    row.duplicate_of = cases.duplicates(ctx.session, row, hardship_config().duplicate_window_days, ctx.now)
+    ctx.session.add(row)
+    for media_id in row.photos:
+        media.register(ctx.session, media_id=media_id, owner=_owner(row), uploaded_by=ctx.openid, now=ctx.now)
+        outbox.enqueue_media(ctx.session, media_id=media_id, owner=_owner(row), openid=ctx.openid, now=ctx.now)
+    _alert_staff(ctx, row, record)
+    return [Say("hardship/filed.j2", {"row": row, "resubmitted": row.receipt != record.receipt})]
+
+
+def _alert_staff(ctx: Context, row: HardshipApplication, record: Submission) -> None:
+    """Receipt, enterprise, category and amount; the ID number masked at most, nothing else personal."""
+    facts = {
+        "receipt": row.receipt,
+        "title": hardship_form().title,
+        "state": _state_name(ctx, row.state),
+        "at": f"{ctx.local_now:%Y-%m-%d %H:%M}",
+    }
+    text = ctx.render(
+        "hardship/staff_alert.j2",
+        row=row,
+        enterprise=cases.enterprise_name(ctx.session, row),
+        amount=_yuan(row.amount_requested),
+        resubmitted=row.receipt != record.receipt,
+    )
+    for staff in cases.reviewers(ctx.session):
+        key = f"hardship:{row.id}:alert:{record.id}:{staff.openid}"
+        notify(ctx.session, openid=staff.openid, notice="case_update", facts=facts, text=text, key=key, now=ctx.now)
+
+
+hooks = {FORM_ID: Hooks(context=_form_context, on_submit=_on_submit)}
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+
+def _command(ctx: Context) -> tuple[str, str, str] | None:
+    if ctx.incoming.kind is not Kind.TEXT:
+        return None
+    found = COMMAND.match(ctx.text)
+    if found is None:
+        return None
+    return found.group(1), found.group(2).upper(), (found.group(3) or "").strip()
+
+
+def _visible(member: Member | None, row: HardshipApplication | None) -> bool:
+    """Staff see every case; a chair only the ones they filed; warners and strangers none."""
+    if member is None or row is None:
+        return False
+    return member.role in STAFF_ROLES or (member.role == Role.CHAIR and row.chair == member.openid)
+
+
+@router.route(lambda ctx: _command(ctx) is not None)
+def hardship_command(ctx: Context) -> str:
+    parsed = _command(ctx)
+    assert parsed is not None
+    word, receipt, rest = parsed
+    member = ctx.member
+    row = cases.by_receipt(ctx.session, receipt)
+    if word == "查看":
+        if not _visible(member, row):
+            return ctx.render("hardship/not_found.j2", receipt=receipt)
+        assert member is not None and row is not None
+        return _view(ctx, member, row)
+    if word == "修改申请":
+        if member is None or member.role != Role.CHAIR or not _visible(member, row):
+            return ctx.render("hardship/not_found.j2", receipt=receipt)
+        assert row is not None
+        return _amend(ctx, row)
+    if member is None or member.role not in STAFF_ROLES:
+        return ctx.render("hardship/staff_only.j2")
+    if row is None:
+        return ctx.render("hardship/not_found.j2", receipt=receipt)
+    return _decide(ctx, member, row, word, rest)
+
+
+def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
+    staff = member.role in STAFF_ROLES
+    cases.audit(ctx.session, actor=ctx.openid, action="view", subject=row.receipt, detail=member.role, now=ctx.now)
+    links_out: list[str] = []
+    if staff:
+        ttl = timedelta(minutes=hardship_config().photo_link_minutes)
+        for stored in media.files_of(ctx.session, _owner(row)):
+            if stored.path is None:
+                continue
+            links_out.append(links.signed_url(ctx.settings, stored.path, ctx.now, ttl))
+            cases.audit(
+                ctx.session,
+                actor=ctx.openid,
+                action="photo_link",
+                subject=row.receipt,
+                detail=stored.path,
+                now=ctx.now,
+            )
+    window = hardship_config().duplicate_window_days
+    return ctx.render(
+        "hardship/view.j2",
+        row=row,
+        staff=staff,
+        private=cases.reveal(row, ctx.settings.data_key),
+        enterprise=cases.enterprise_name(ctx.session, row),
+        duplicates=cases.duplicates(ctx.session, row, window, ctx.now) if staff else [],
+        window=window,
+        events=cases.events(ctx.session, row),
+        links=links_out,
+        photos=len(row.photos),
+        yuan=_yuan,
+        state_name=lambda state: _state_name(ctx, state),
+    )
+
+
+def _amend(ctx: Context, row: HardshipApplication) -> str:
+    """Re-open a returned application as a draft at its summary, prefilled with what was filed."""
+    if row.state not in cases.AMENDABLE:
+        return ctx.render("hardship/not_amendable.j2", receipt=row.receipt, state=_state_name(ctx, row.state))
+    form = hardship_form()
+    pending = drafts.load_draft(ctx.session, ctx.openid, FORM_ID)
+    if pending is not None and pending.state.get("mode") != Mode.DONE:
+        return ctx.render("hardship/draft_pending.j2", receipt=row.receipt)
+    if pending is not None:
+        drafts.delete_draft(ctx.session, pending)
+    record = ctx.session.get(Submission, row.submission_id)
+    assert record is not None
+    filed = sealed.open_answers(form, record.answers, ctx.settings.data_key)
+    answers = {f.id: filed[f.id] for f in form.fields if f.id in filed}
+    context = {**_form_context(), "amends": row.receipt}
+    state = State(form=FORM_ID, answers=answers, mode=Mode.SUMMARY, history=list(answers), context=context)
+    step = Engine(form).step(state, Message(), ctx.local_now)
+    drafts.save_draft(
+        ctx.session,
+        None,
+        openid=ctx.openid,
+        form_id=FORM_ID,
+        state=sealed.seal_state(form, step.state.to_json(), ctx.settings.data_key),
+        now=ctx.now,
+        ttl=timedelta(days=ctx.settings.draft_ttl_days),
+    )
+    drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = FORM_ID
+    summary = "\n\n".join(ctx.render(say.template, **say.context) for say in step.says)
+    intro = ctx.render("hardship/amend_intro.j2", receipt=row.receipt, reason=row.return_reason or "")
+    return f"{intro}\n\n{summary}"
+
+
+ACTIONS = {
+    "入户": Action.VISIT,
+    "公示": Action.NOTICE,
+    "发放": Action.PAY,
+    "复核": Action.REVIEW,
+    "退出": Action.EXIT,
+}
+VERDICTS = {"退回": Action.RETURN, "不予受理": Action.REJECT, "通过": Action.APPROVE}
+NEEDS_NOTE = frozenset({Action.RETURN, Action.REJECT, Action.EXIT})
+
+
+def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, rest: str) -> str:
+    if word == "审核":
+        verdict, _, rest = rest.partition(" ")
+        action = VERDICTS.get(verdict)
+        rest = rest.strip()
+    else:
+        action = ACTIONS[word]
+    if action is None:
+        return ctx.render("hardship/usage.j2", receipt=row.receipt)
+    if action in NEEDS_NOTE and not rest:
+        return ctx.render("hardship/need_reason.j2", receipt=row.receipt, action=action.value)
+    try:
+        target = cases.check(row, action)
+        note = _apply(ctx, row, action, rest)
+    except InvalidTransition as refused:
+        state = _state_name(ctx, refused.state)
+        return ctx.render("hardship/invalid.j2", receipt=row.receipt, state=state, action=action.value)
+    except ParseError:
+        return ctx.render("hardship/usage.j2", receipt=row.receipt)
+    cases.move(ctx.session, row, target, member.openid, note, ctx.now)
+    _tell_chair(ctx, row)
+    return ctx.render("hardship/moved.j2", row=row, state=_state_name(ctx, row.state), yuan=_yuan, action=action.value)
+
+
+def _apply(ctx: Context, row: HardshipApplication, action: Action, rest: str) -> str:
+    """Set what the step records on the row; returns the event's note. Raises ParseError on a bad amount."""
+    today = ctx.local_now.date()
+    if action in (Action.RETURN, Action.REJECT):
+        row.return_reason = rest[:500]
+    elif action is Action.NOTICE:
+        row.notice_start = today
+        row.notice_end = cases.add_working_days(today, hardship_config().notice_working_days)
+        return f"{row.notice_start.isoformat()}..{row.notice_end.isoformat()}"
+    elif action is Action.APPROVE:
+        amount_text, _, category = rest.partition(" ")
+        options = hardship_form().field("category").options
+        category = category.strip() or row.category
+        if category not in options:
+            raise ParseError("unknown_choice")
+        row.approved_amount = parse_money(amount_text, unit="yuan")
+        row.approved_category = category
+        return f"{category} {row.approved_amount}"
+    elif action is Action.PAY:
+        paid = parse_money(rest, unit="yuan") if rest else row.approved_amount
+        row.paid_amount, row.paid_on = paid, today
+        return f"{paid} {today.isoformat()}"
+    return rest[:500]
+
+
+def _tell_chair(ctx: Context, row: HardshipApplication) -> None:
+    """The receipt and the new state (and what to do next); nothing personal travels in a push."""
+    state = _state_name(ctx, row.state)
+    facts = {
+        "receipt": row.receipt,
+        "title": hardship_form().title,
+        "state": state,
+        "at": f"{ctx.local_now:%Y-%m-%d %H:%M}",
+    }
+    text = ctx.render("hardship/chair_update.j2", row=row, state=state)
+    key = f"hardship:{row.id}:{row.state}:{ctx.incoming.dedup_key}"
+    notify(ctx.session, openid=row.chair, notice="case_update", facts=facts, text=text, key=key, now=ctx.now)

@@ -20,6 +20,7 @@ class ReplyMode(StrEnum):
 class OutboxKind(StrEnum):
     TEXT = "text"
     TEMPLATE = "template"
+    MEDIA = "media"  # not a message: fetch an uploaded photo from WeChat before it expires (3 days)
 
 
 class OutboxStatus(StrEnum):

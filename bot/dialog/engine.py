@@ -303,6 +303,10 @@ class Engine:
         return Say("forms/_group_more.j2", {"label": group.label, "count": len(items), "max_count": group.max_count})
 
     def _accept(self, state: State, current: Field, value: Json, checked: bool = False) -> Step:
+        if current.stop_if is not None and current.stop_if.evaluate(
+            {**self._values(state), current.id: typed(current, value)}
+        ):
+            return Step(state, [Say(self.form.template(current.id, "stop"), {"title": self.form.title})], Discard())
         if not checked and current.warn_if is not None:
             values = {**self._values(state), current.id: typed(current, value)}
             if current.warn_if.evaluate(values):

@@ -56,6 +56,7 @@ class Field:
     show_if: Expression | None = None
     default: Expression | None = None
     warn_if: Expression | None = None
+    stop_if: Expression | None = None  # an answer that ends the form (e.g. consent refused)
     sensitive: bool = False
     future: bool = False  # a date that may lie ahead (an expiry), given with its year
     fields: tuple[Field, ...] = ()  # the sub-fields of a group

@@ -74,7 +74,7 @@ def _decimal(raw: Any) -> Decimal | None:
 
 _FIELD_KEYS = {
     "id", "type", "label", "required", "min", "max", "unit", "options", "max_length", "min_count", "max_count",
-    "show_if", "default", "warn_if", "sensitive", "fields", "future",
+    "show_if", "default", "warn_if", "stop_if", "sensitive", "fields", "future",
 }  # fmt: skip
 
 
@@ -101,6 +101,7 @@ def _field(raw: dict[str, Any], where: str) -> Field:
         show_if=_expression(raw.get("show_if"), f"{where}.show_if"),
         default=_expression(raw.get("default"), f"{where}.default"),
         warn_if=_expression(raw.get("warn_if"), f"{where}.warn_if"),
+        stop_if=_expression(raw.get("stop_if"), f"{where}.stop_if"),
         sensitive=bool(raw.get("sensitive", False)),
         future=bool(raw.get("future", False)),
         fields=tuple(_field(sub, f"{where}.{sub.get('id', i)}") for i, sub in enumerate(raw.get("fields", ()))),
@@ -152,6 +153,8 @@ def validate(form: Form, source: str) -> None:
                 raise FormError(f"{where}: {name} names {sorted(expr.names - earlier)}, not an earlier field")
         if field.warn_if and not field.warn_if.names <= earlier | {field.id}:
             raise FormError(f"{where}: warn_if names {sorted(field.warn_if.names - earlier - {field.id})}")
+        if field.stop_if and not field.stop_if.names <= earlier | {field.id}:
+            raise FormError(f"{where}: stop_if names {sorted(field.stop_if.names - earlier - {field.id})}")
         if field.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and len(field.options) < 2:
             raise FormError(f"{where}: a {field.type} field needs at least two options")
         if field.minimum is not None and field.maximum is not None and field.minimum > field.maximum:
@@ -161,6 +164,7 @@ def validate(form: Form, source: str) -> None:
         elif field.fields:
             raise FormError(f"{where}: only a group field has sub-fields")
         required = [form.template(field.id, "prompt")] + ([form.template(field.id, "warn")] if field.warn_if else [])
+        required += [form.template(field.id, "stop")] if field.stop_if else []
         missing = [name for name in required if not render.exists(name)]
         if missing:
             raise FormError(f"{where}: missing templates {missing}")
@@ -174,7 +178,8 @@ def _validate_group(form: Form, group: Field, where: str) -> None:
     if not group.fields:
         raise FormError(f"{where}: a group needs sub-fields")
     for sub in group.fields:
-        if sub.type in (FieldType.GROUP, FieldType.ATTACHMENTS) or sub.show_if or sub.default or sub.warn_if:
+        conditions = (sub.show_if, sub.default, sub.warn_if, sub.stop_if)
+        if sub.type in (FieldType.GROUP, FieldType.ATTACHMENTS) or any(conditions):
             raise FormError(f"{where}.{sub.id}: a group's sub-field is a plain question (no nesting or conditions)")
         if sub.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and len(sub.options) < 2:
             raise FormError(f"{where}.{sub.id}: a {sub.type} field needs at least two options")

@@ -1,0 +1,241 @@
+"""Hardship applications: filing (and refiling after a return), the staff workflow, duplicates and the audit.
+
+Sensitive values are encrypted with the configured data key before they reach a row (`*_enc`); the ID number is
+also kept as a keyed digest (duplicates) and a masked copy (lists, alerts). Every transition is a `CaseEvent`,
+every view of a case or of its photos an `AuditLog` row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.dialog.normalize import mask_id_number
+from storage import crypto
+from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication, HardshipState, Member, Role
+
+CASE_KIND = "hardship"
+
+
+class Action(StrEnum):
+    """What staff do to a case, named as they type it."""
+
+    RETURN = "退回"
+    REJECT = "不予受理"
+    VISIT = "入户"
+    NOTICE = "公示"
+    APPROVE = "通过"
+    PAY = "发放"
+    REVIEW = "复核"
+    EXIT = "退出"
+
+
+S = HardshipState
+TRANSITIONS: dict[Action, tuple[frozenset[HardshipState], HardshipState]] = {
+    Action.RETURN: (frozenset({S.SUBMITTED, S.VISITED}), S.RETURNED),
+    Action.REJECT: (frozenset({S.SUBMITTED, S.RETURNED, S.VISITED, S.NOTICE}), S.REJECTED),
+    Action.VISIT: (frozenset({S.SUBMITTED}), S.VISITED),
+    Action.NOTICE: (frozenset({S.VISITED}), S.NOTICE),
+    Action.APPROVE: (frozenset({S.NOTICE}), S.APPROVED),
+    Action.PAY: (frozenset({S.APPROVED, S.REVIEW}), S.PAID),
+    Action.REVIEW: (frozenset({S.PAID}), S.REVIEW),
+    Action.EXIT: (frozenset({S.APPROVED, S.PAID, S.REVIEW}), S.EXITED),
+}
+# While the filing chair may still change the application; afterwards it belongs to the federation's file.
+AMENDABLE = frozenset({S.RETURNED})
+
+
+class InvalidTransition(Exception):
+    def __init__(self, state: HardshipState, action: Action) -> None:
+        super().__init__(f"{action} is not possible in state {state}")
+        self.state = state
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """The decrypted part of an application, for the people allowed to see it."""
+
+    id_number: str
+    phone: str
+    household: list[dict[str, Any]]
+    description: str
+
+
+def _amount(raw: Any) -> Decimal:
+    return Decimal(str(raw)) if raw is not None else Decimal(0)
+
+
+def columns(answers: dict[str, Any], key: str) -> dict[str, Any]:
+    """A submission's plain answers as row values, with what is sensitive encrypted."""
+    id_number = str(answers["id_number"])
+    household = list(answers.get("household") or [])
+    return {
+        "worker_name": str(answers["worker_name"]),
+        "id_number_enc": crypto.encrypt(key, id_number),
+        "id_digest": crypto.digest(key, id_number),
+        "id_masked": mask_id_number(id_number),
+        "phone_enc": crypto.encrypt(key, str(answers["phone"])),
+        "category": str(answers["category"]),
+        "suggested_category": answers.get("suggested"),
+        "causes": list(answers.get("causes") or []),
+        "household_enc": crypto.encrypt(key, json.dumps(household, ensure_ascii=False)),
+        "household_size": 1 + len(household),
+        "annual_income": _amount(answers["income"]),
+        "rigid_expenses": _amount(answers["rigid"]),
+        "per_capita_monthly": _amount(answers.get("per_capita")),
+        "help_kind": str(answers["help_kind"]),
+        "amount_requested": _amount(answers["amount"]),
+        "description_enc": crypto.encrypt(key, str(answers["description"])),
+        "photos": list(answers.get("photos") or []),
+    }
+
+
+def create(
+    session: Session,
+    *,
+    submission_id: int,
+    receipt: str,
+    enterprise_id: int,
+    chair: str,
+    answers: dict[str, Any],
+    key: str,
+    consent_version: str,
+    now: datetime,
+) -> HardshipApplication:
+    row = HardshipApplication(
+        **columns(answers, key),
+        submission_id=submission_id,
+        receipt=receipt,
+        enterprise_id=enterprise_id,
+        chair=chair,
+        consent_version=consent_version,
+        consent_at=now,
+        duplicate_of=[],
+        state=HardshipState.SUBMITTED,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record_event(session, row, None, HardshipState.SUBMITTED, chair, "", now)
+    return row
+
+
+def refile(
+    session: Session,
+    row: HardshipApplication,
+    *,
+    submission_id: int,
+    answers: dict[str, Any],
+    key: str,
+    consent_version: str,
+    now: datetime,
+) -> None:
+    """The chair corrected a returned application: the same row is updated and goes back to review."""
+    for name, value in columns(answers, key).items():
+        setattr(row, name, value)
+    row.submission_id = submission_id
+    row.consent_version, row.consent_at = consent_version, now
+    move(session, row, HardshipState.SUBMITTED, row.chair, "resubmitted", now)
+
+
+def by_receipt(session: Session, receipt: str) -> HardshipApplication | None:
+    return session.exec(select(HardshipApplication).where(HardshipApplication.receipt == receipt.upper())).first()
+
+
+def duplicates(session: Session, row: HardshipApplication, window_days: int, now: datetime) -> list[str]:
+    """Receipts of other applications for the same ID number filed within the window."""
+    since = now - timedelta(days=window_days)
+    query = (
+        select(HardshipApplication.receipt)
+        .where(
+            HardshipApplication.id_digest == row.id_digest,
+            col(HardshipApplication.id) != row.id,
+            col(HardshipApplication.created_at) >= since,
+        )
+        .order_by(col(HardshipApplication.id))
+    )
+    return list(session.exec(query).all())
+
+
+def check(row: HardshipApplication, action: Action) -> HardshipState:
+    """The state `action` leads to, or `InvalidTransition`."""
+    allowed, target = TRANSITIONS[action]
+    if HardshipState(row.state) not in allowed:
+        raise InvalidTransition(HardshipState(row.state), action)
+    return target
+
+
+def move(session: Session, row: HardshipApplication, to: HardshipState, actor: str, note: str, now: datetime) -> None:
+    before = HardshipState(row.state)
+    row.state, row.updated_at = to, now
+    session.add(row)
+    record_event(session, row, before, to, actor, note, now)
+
+
+def record_event(
+    session: Session,
+    row: HardshipApplication,
+    before: HardshipState | None,
+    to: HardshipState,
+    actor: str,
+    note: str,
+    now: datetime,
+) -> None:
+    assert row.id is not None
+    session.add(
+        CaseEvent(case_kind=CASE_KIND, case_id=row.id, from_state=before, to_state=to, actor=actor, note=note, at=now)
+    )
+    session.flush()
+
+
+def events(session: Session, row: HardshipApplication) -> list[CaseEvent]:
+    query = (
+        select(CaseEvent)
+        .where(CaseEvent.case_kind == CASE_KIND, CaseEvent.case_id == row.id)
+        .order_by(col(CaseEvent.id))
+    )
+    return list(session.exec(query).all())
+
+
+def audit(session: Session, *, actor: str, action: str, subject: str, detail: str, now: datetime) -> None:
+    session.add(AuditLog(actor=actor, action=action, subject=subject, detail=detail[:500], at=now))
+    session.flush()
+
+
+def reveal(row: HardshipApplication, key: str) -> Sensitive:
+    return Sensitive(
+        id_number=crypto.decrypt(key, row.id_number_enc),
+        phone=crypto.decrypt(key, row.phone_enc),
+        household=json.loads(crypto.decrypt(key, row.household_enc)),
+        description=crypto.decrypt(key, row.description_enc),
+    )
+
+
+def enterprise_name(session: Session, row: HardshipApplication) -> str:
+    company = session.get(Enterprise, row.enterprise_id)
+    return company.name if company else ""
+
+
+def reviewers(session: Session) -> list[Member]:
+    """Who is alerted of a new application: active staff on duty."""
+    query = select(Member).where(col(Member.active).is_(True), col(Member.on_duty).is_(True), Member.role == Role.STAFF)
+    return list(session.exec(query.order_by(col(Member.id))).all())
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The last day of a notice lasting `days` working days (Monday–Friday) from `start`, `start` included."""
+    current, counted = start, 0
+    while True:
+        if current.weekday() < 5:
+            counted += 1
+            if counted == days:
+                return current
+        current += timedelta(days=1)
