@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from bot.fake_wechat import FakeWechatServer
+from bot.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
 from storage.models import CaseEvent, DuesExemption, Member, RequestState
@@ -87,7 +87,7 @@ def test_a_chair_asks_staff_approve_and_the_chair_is_told(svc: Service, db: Data
 
 def test_a_refusal_needs_a_reason_and_reaches_the_chair(svc: Service, db: Database, fake: FakeWechatServer) -> None:
     chair, staff = Chat(svc.wechat, "chair-1"), Chat(svc.wechat, "staff-1")
-    chair.dialogue([("经费免交", "申请免交还是缓交"), ("2", "从哪个月开始缓交")])
+    chair.dialogue([("经费免交", "申请免交还是缓交"), ("暂停", "没有“暂停”这个选项"), ("2", "从哪个月开始缓交")])
     chair.dialogue([("上个月", "几个月"), ("1", "理由"), ("资金周转困难", "请核对")])
     receipt = chair.say("确认").split("回执号 ")[1].split("。")[0]
     assert "不同意时请写明原因" in staff.say(f"缓交 {receipt} 不同意")
@@ -123,3 +123,15 @@ def test_a_staff_member_off_duty_is_not_alerted(svc: Service, db: Database, fake
     ask(Chat(svc.wechat, "chair-1"))
     svc.services.outbox.drain()
     assert len(fake.state.texts("staff-1")) == 1 and fake.state.sent("staff-2") == []
+
+
+def test_staff_outside_the_service_window_get_a_template_message(
+    svc: Service, db: Database, fake: FakeWechatServer
+) -> None:
+    receipt = ask(Chat(svc.wechat, "chair-1"))
+    svc.services.outbox.drain()
+    [alert] = fake.state.sent("staff-1")
+    assert alert.path == TEMPLATE_SEND_PATH and alert.body is not None
+    values = {key: item["value"] for key, item in alert.body["data"].items()}
+    assert values["character_string1"] == receipt and values["phrase3"] == "待审批"
+    assert values["thing2"].startswith("宁波示例纺织有限公司经费免交")
