@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import ROUND_DOWN, Decimal
 
 from bot import export, links
 from bot.calendar import label as month_label
@@ -74,13 +73,6 @@ def _args(ctx: Context) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-def rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
-    """A percentage floored to one decimal (domain §1.0: never round a rate up); None when nothing is due."""
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-
-
 # -- Periods -------------------------------------------------------------------------------------------------
 
 
@@ -127,11 +119,11 @@ def figures(ctx: Context) -> str:
         due_first=month_label(due[0]) if due else None,
         due_last=month_label(due[-1]) if due else None,
         cover=cover,
-        cover_rate=rate(cover.submitted, cover.due),
+        cover_rate=stats.rate(cover.submitted, cover.due),
         totals=stats.report_totals(ctx.session, months[0], months[-1]),
         warnings=warnings,
-        handled_rate=rate(warnings.handled, warnings.received),
-        success_rate=rate(warnings.resolved, warnings.handled),
+        handled_rate=stats.rate(warnings.handled, warnings.received),
+        success_rate=stats.rate(warnings.resolved, warnings.handled),
         hardship=stats.hardship_summary(ctx.session, start_at, end_at, period.start, period.end),
         labels=export.labels(),
     )

@@ -10,7 +10,7 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
@@ -75,6 +75,13 @@ def month_period(month: str) -> Period:
     """A report month (`2024-06`) as a period, e.g. the default one: the month being collected now."""
     year, number = map(int, month.split("-"))
     return Period(date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1]), label(month))
+
+
+def rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
+    """A percentage floored to one decimal (domain §1.0: never round a rate up); None when nothing is due."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
 
 
 def _latest_in(first: str, last: str) -> ColumnElement[bool]:
@@ -309,8 +316,11 @@ def open_warnings(session: Session, states: Sequence[str], limit: int) -> list[t
     return [(warning, str(name)) for warning, name in rows]
 
 
-def count_warnings(session: Session, states: Sequence[str]) -> int:
+def count_warnings(session: Session, states: Sequence[str], before: datetime | None = None) -> int:
+    """Warnings in `states`; with `before`, only those reported earlier (e.g. open more than 15 days)."""
     query = select(func.count()).select_from(DisputeWarning).where(col(DisputeWarning.state).in_(states))
+    if before is not None:
+        query = query.where(col(DisputeWarning.created_at) < before)
     return int(session.exec(query).one())
 
 

@@ -1,0 +1,113 @@
+"""The monthly digest for staff (domain §5.3), pushed once per staff member after the report due day.
+
+The scheduler calls `send_monthly_digest` every minute: before the due day it is a date comparison, and once
+every staff member has this period's digest queued it is one small query on the staff list. The idempotency
+key `digest:{period}:{openid}` makes a repeated or concurrent call queue nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import exists, literal, true
+from sqlmodel import Session, col, select
+
+from bot import outbox, render
+from bot.calendar import due_on, reporting_period, shift
+from bot.export import labels, window
+from bot.notify import in_service_window, notify
+from config.settings import Settings
+from handlers.paging import SUFFIX_RESERVE, split
+from storage import stats
+from storage.models import Member, OutboxMessage, Role
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+OVERDUE_SHOWN = 20
+STALE_AFTER = timedelta(days=15)
+# Figures compared with the month before, in the digest's order.
+COMPARED = ("employees", "members", "new_members", "dues_accrued", "dues_remitted", "activities", "trainings")
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    value: Decimal
+    previous: Decimal
+
+    @property
+    def delta(self) -> Decimal:
+        return self.value - self.previous
+
+
+def _recipients(session: Session, key_prefix: str) -> list[str]:
+    """Active staff who have not had this period's digest queued yet."""
+    queued = exists().where(col(OutboxMessage.idempotency_key) == literal(key_prefix) + col(Member.openid))
+    query = (
+        select(Member.openid)
+        .where(col(Member.active) == true(), col(Member.role).in_(STAFF_ROLES), ~queued)
+        .order_by(col(Member.openid))
+    )
+    return list(session.exec(query).all())
+
+
+def compose(session: Session, settings: Settings, period: str, now: datetime) -> dict[str, object]:
+    """Every figure of the digest, computed once for all recipients."""
+    month = stats.month_period(period)
+    start_at, end_at = window(month, settings.zone)
+    cover = stats.coverage(session, [period])
+    totals = stats.report_totals(session, period, period)
+    before = stats.report_totals(session, shift(period, -1), shift(period, -1))
+    values = {**totals.flows, **totals.stocks}
+    previous = {**before.flows, **before.stocks}
+    warnings = stats.warning_summary(session, start_at, end_at)
+    hardship = stats.hardship_summary(session, start_at, end_at, month.start, month.end)
+    return {
+        "period": month,
+        "cover": cover,
+        "cover_rate": stats.rate(cover.submitted, cover.due),
+        "totals": totals,
+        "changes": [Change(name, values[name], previous[name]) for name in COMPARED],
+        "warnings": warnings,
+        "handled_rate": stats.rate(warnings.handled, warnings.received),
+        "success_rate": stats.rate(warnings.resolved, warnings.handled),
+        "stale": stats.count_warnings(session, stats.OPEN_WARNING_STATES, before=now - STALE_AFTER),
+        "open_warnings": stats.count_warnings(session, stats.OPEN_WARNING_STATES),
+        "hardship": hardship,
+        "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
+        "overdue_total": stats.missing_count(session, [period]),
+        "overdue": stats.missing_reports(session, [period], OVERDUE_SHOWN),
+        "next_period": stats.month_period(shift(period, 1)),
+        "next_due": due_on(shift(period, 1), settings),
+        "labels": labels(),
+    }
+
+
+def send_monthly_digest(session: Session, settings: Settings, now: datetime) -> int:
+    """Queue the digest of the current reporting period for every staff member still without it; how many."""
+    today = now.astimezone(settings.zone).date()
+    period = reporting_period(today)
+    if today <= due_on(period, settings):
+        return 0
+    key_prefix = f"digest:{period}:"
+    recipients = _recipients(session, key_prefix)
+    if not recipients:
+        return 0
+    figures = compose(session, settings, period, now)
+    pages = split(render.render("digest/digest.j2", **figures), settings.reply_max_bytes - SUFFIX_RESERVE)
+    total = len(pages)
+    if total > 1:
+        pages = [f"{page}\n{render.render('digest/part.j2', part=i, total=total)}" for i, page in enumerate(pages, 1)]
+    facts = {
+        "title": render.render("digest/title.j2", **figures),
+        "summary": render.render("digest/summary.j2", **figures),
+        "at": now.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"),
+    }
+    for openid in recipients:
+        key = f"{key_prefix}{openid}"
+        notify(session, openid=openid, notice="staff_digest", facts=facts, text=pages[0], key=key, now=now)
+        if in_service_window(session, openid, now):
+            for part, page in enumerate(pages[1:], 2):
+                outbox.enqueue_text(session, key=f"{key}:{part}", openid=openid, content=page, now=now)
+    return len(recipients)
