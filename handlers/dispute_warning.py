@@ -1,9 +1,275 @@
-"""Placeholder: this capability is being built (issue 4)."""
+"""劳动争议预警: the form's computed level, the alert to staff on duty, and the case workflow by message.
+
+Staff move a case with `签收 W12`, `调处 W12`, `化解 W12 说明` and so on (`bot.warning_rules` decides what is
+allowed); every move is recorded and the reporter is told. The alert carries no personal data: enterprise,
+level, category and headcount only.
+"""
 
 from __future__ import annotations
 
-from bot.dispatch import Router
+from datetime import datetime
+from typing import Any
+
+from bot.dialog.engine import Say
+from bot.dialog.forms import Form
+from bot.dispatch import Context, Router
+from bot.notify import notify
+from bot.warning_rules import (
+    MEDIATION_DAYS,
+    MOVES,
+    Command,
+    NotAllowed,
+    Verb,
+    mediation_day,
+    move,
+    parse_command,
+    parse_level,
+    possible,
+)
+from bot.wechat import Kind
+from config.warning_levels import Assessment, assess, level_rules
 from handlers.forms import Hooks
+from storage import warnings
+from storage.models import CaseEvent, DisputeWarning, Member, Role, Submission, WarningLevel, WarningState
+
+FORM_ID = "dispute_warning"
+STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})
+NOTE_EXAMPLES = {  # what a note looks like, shown when a verb that needs one came without it
+    Verb.RESOLVE: "resolve",
+    Verb.FAIL: "fail",
+    Verb.VOID: "void",
+    Verb.FOLLOW_UP: "follow_up",
+    Verb.REOPEN: "reopen",
+}
 
 router = Router("dispute_warning")
-hooks: dict[str, Hooks] = {}
+
+
+# -- the form -------------------------------------------------------------------------------------------------
+
+
+def _assessment(answers: dict[str, Any]) -> Assessment:
+    return assess(level_rules(), warnings.facts(answers))
+
+
+def _reasons(ctx: Context, assessment: Assessment) -> list[str]:
+    return [ctx.render("dispute_warning/reason.j2", reason=reason) for reason in assessment.reasons]
+
+
+def _summary(ctx: Context, _form: Form, answers: dict[str, Any]) -> list[Say]:
+    """The level the rules give the answers so far, so the reporter sees it before 确认."""
+    assessment = _assessment(answers)
+    return [Say("dispute_warning/level.j2", {"level": assessment.level, "reasons": _reasons(ctx, assessment)})]
+
+
+def _local(ctx: Context, moment: datetime) -> str:
+    return f"{moment.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M}"
+
+
+def _on_submit(ctx: Context, _form: Form, record: Submission) -> list[Say]:
+    """Make the case once and alert every staff member on duty at once (keys make a repeat harmless)."""
+    assessment = _assessment(record.answers)
+    reasons = _reasons(ctx, assessment)
+    warning, _created = warnings.record_warning(ctx.session, record, assessment, reasons, ctx.settings.zone)
+    staff = warnings.on_duty_staff(ctx.session)
+    for member in staff:
+        _alert(ctx, warning, member)
+    context = {"level": warning.computed_level, "reasons": reasons, "alerted": len(staff), "receipt": warning.receipt}
+    return [Say("dispute_warning/receipt.j2", context)]
+
+
+def _alert(ctx: Context, warning: DisputeWarning, member: Member) -> None:
+    facts = {
+        "receipt": warning.receipt,
+        "enterprise": warnings.enterprise_name(ctx.session, warning),
+        "level": warning.level,
+        "category": warning.category,
+        "workers": str(warning.workers),
+        "reported_at": _local(ctx, warning.created_at),
+    }
+    notify(
+        ctx.session,
+        openid=member.openid,
+        notice="warning_alert",
+        facts=facts,
+        text=ctx.render("dispute_warning/alert.j2", **facts),
+        key=f"warning:{warning.id}:alert:{member.openid}",
+        now=ctx.now,
+    )
+
+
+hooks: dict[str, Hooks] = {FORM_ID: Hooks(on_submit=_on_submit, summary=_summary)}
+
+
+# -- the case -------------------------------------------------------------------------------------------------
+
+
+def _command(ctx: Context) -> Command | None:
+    if "warning_command" not in ctx.cache:
+        ctx.cache["warning_command"] = parse_command(ctx.text) if ctx.incoming.kind is Kind.TEXT else None
+    command: Command | None = ctx.cache["warning_command"]
+    return command
+
+
+def _names_a_case(ctx: Context) -> bool:
+    """Only a verb followed by a receipt (`核实 W12`): a warner typing “核实情况…” into a form is not a command."""
+    command = _command(ctx)
+    return command is not None and command.receipt is not None
+
+
+def _is_staff(member: Member | None) -> bool:
+    return member is not None and member.role in STAFF_ROLES
+
+
+def _may_view(member: Member | None, warning: DisputeWarning) -> bool:
+    """Staff see every case; the reporter sees theirs; a chair sees the warnings of their own enterprise."""
+    if member is None:
+        return False
+    if _is_staff(member) or member.openid == warning.reporter:
+        return True
+    return (
+        member.role == Role.CHAIR
+        and warning.enterprise_id is not None
+        and member.enterprise_id == warning.enterprise_id
+    )
+
+
+def _day(ctx: Context, warning: DisputeWarning) -> int | None:
+    """Day N of the mediation period, while the case is being mediated."""
+    if warning.state != WarningState.MEDIATING or warning.mediation_started_at is None:
+        return None
+    started = warning.mediation_started_at.astimezone(ctx.settings.zone).date()
+    return mediation_day(started, ctx.local_now.date())
+
+
+@router.route(_names_a_case)
+def case_command(ctx: Context) -> str:
+    command = _command(ctx)
+    assert command is not None and command.receipt is not None
+    warning = warnings.by_receipt(ctx.session, command.receipt)
+    if warning is None:
+        return ctx.render("dispute_warning/not_found.j2", receipt=command.receipt)
+    member = ctx.member
+    if command.verb is Verb.VIEW:
+        if not _may_view(member, warning):
+            return ctx.render("dispute_warning/view_refused.j2", receipt=warning.receipt)
+        return _view(ctx, warning, member)
+    if member is None or not _is_staff(member):
+        reporter = _may_view(member, warning)
+        return ctx.render("dispute_warning/refused.j2", verb=command.verb, receipt=warning.receipt, reporter=reporter)
+    if command.verb is Verb.RELEVEL:
+        return _relevel(ctx, warning, member, command.rest)
+    return _move(ctx, warning, member, command)
+
+
+def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
+    history = [
+        {
+            "at": _local(ctx, event.at),
+            "state": event.to_state,
+            "relevel": event.from_state == event.to_state,
+            "note": event.note,
+        }
+        for event in warnings.events(ctx.session, warning)
+    ]
+    return ctx.render(
+        "dispute_warning/case.j2",
+        w=warning,
+        enterprise=warnings.enterprise_name(ctx.session, warning),
+        found_at=_local(ctx, warning.found_at),
+        day=_day(ctx, warning),
+        days=MEDIATION_DAYS,
+        events=history,
+        staff=_is_staff(member),
+        possible=[verb.value for verb in possible(WarningState(warning.state))],
+    )
+
+
+def _move(ctx: Context, warning: DisputeWarning, member: Member, command: Command) -> str:
+    before = WarningState(warning.state)
+    try:
+        after = move(command.verb, before, command.rest)
+    except NotAllowed as refusal:
+        return ctx.render(
+            "dispute_warning/not_allowed.j2",
+            receipt=warning.receipt,
+            state=before,
+            verb=command.verb,
+            possible=[verb.value for verb in refusal.possible],
+        )
+    rule = MOVES[command.verb]
+    if rule.needs_note and not command.rest:
+        example = ctx.render("dispute_warning/note_example.j2", kind=NOTE_EXAMPLES[command.verb])
+        return ctx.render("dispute_warning/need_note.j2", verb=command.verb, receipt=warning.receipt, example=example)
+    event = warnings.apply_move(
+        ctx.session,
+        warning,
+        after,
+        stamp=rule.stamp,
+        clears=rule.clears,
+        actor=member.openid,
+        note=command.rest,
+        now=ctx.now,
+    )
+    day = _day(ctx, warning)
+    _tell_reporter(ctx, warning, event, day=day)
+    return ctx.render(
+        "dispute_warning/moved.j2", receipt=warning.receipt, before=before, after=after, day=day, days=MEDIATION_DAYS
+    )
+
+
+def _relevel(ctx: Context, warning: DisputeWarning, member: Member, rest: str) -> str:
+    word, _, reason = rest.partition(" ")
+    level = parse_level(word)
+    levels = [item.value for item in WarningLevel]
+    if level is None or not reason.strip():
+        return ctx.render("dispute_warning/relevel_usage.j2", receipt=warning.receipt, levels=levels)
+    before = warning.level
+    if level == before:
+        return ctx.render("dispute_warning/same_level.j2", receipt=warning.receipt, level=level)
+    event = warnings.change_level(ctx.session, warning, level, member.openid, reason.strip(), ctx.now)
+    _tell_reporter(ctx, warning, event, level_change=(before, level), note=reason.strip())
+    return ctx.render(
+        "dispute_warning/relevelled.j2",
+        receipt=warning.receipt,
+        before=before,
+        after=level,
+        computed=warning.computed_level,
+    )
+
+
+def _tell_reporter(
+    ctx: Context,
+    warning: DisputeWarning,
+    event: CaseEvent,
+    *,
+    day: int | None = None,
+    level_change: tuple[str, str] | None = None,
+    note: str | None = None,
+) -> None:
+    at = _local(ctx, event.at)
+    text = ctx.render(
+        "dispute_warning/update.j2",
+        receipt=warning.receipt,
+        state=warning.state,
+        day=day,
+        days=MEDIATION_DAYS,
+        level_change=level_change,
+        note=event.note if note is None else note,
+        at=at,
+    )
+    facts = {
+        "receipt": warning.receipt,
+        "title": ctx.render("dispute_warning/title.j2"),
+        "state": ctx.render("dispute_warning/state_name.j2", state=warning.state),
+        "at": at,
+    }
+    notify(
+        ctx.session,
+        openid=warning.reporter,
+        notice="case_update",
+        facts=facts,
+        text=text,
+        key=f"warning:{warning.id}:event:{event.id}",
+        now=ctx.now,
+    )

@@ -25,6 +25,8 @@ class Hooks:
 
     context: Callable[[Context, Form, str], dict[str, Any]] = lambda _ctx, _form, _args: {}
     on_submit: Callable[[Context, Form, Submission], list[Say]] = lambda _ctx, _form, _record: []
+    # Lines the capability adds to the summary the user confirms (e.g. a warning's computed level and why).
+    summary: Callable[[Context, Form, dict[str, Any]], list[Say]] = lambda _ctx, _form, _answers: []
 
 
 @dataclass
@@ -112,7 +114,7 @@ class FormDesk:
         return draft
 
     def _finish(self, ctx: Context, form: Form, draft: Draft | None, step: Step, notices: list[Say]) -> str:
-        says = [*notices, *step.says]
+        says = [*notices, *self._with_summary_extra(ctx, form, step)]
         pointer = drafts.conversation(ctx.session, ctx.openid, ctx.now)
         if isinstance(step.action, Discard):
             if draft is not None:
@@ -157,6 +159,17 @@ class FormDesk:
         )
         extra = self.hooks.get(form.id, Hooks()).on_submit(ctx, form, record)
         return [Say("forms/_submitted.j2", {"title": form.title, "receipt": record.receipt}), *extra]
+
+    def _with_summary_extra(self, ctx: Context, form: Form, step: Step) -> list[Say]:
+        """The engine's summary, with the capability's own lines (`Hooks.summary`) rendered into it."""
+        hook = self.hooks.get(form.id)
+        if hook is None or not any(say.template == "forms/_summary.j2" for say in step.says):
+            return step.says
+        extra = [ctx.render(say.template, **say.context) for say in hook.summary(ctx, form, step.state.answers)]
+        return [
+            Say(say.template, {**say.context, "extra": extra}) if say.template == "forms/_summary.j2" else say
+            for say in step.says
+        ]
 
     @staticmethod
     def _state(ctx: Context, form: Form, draft: Draft) -> State:

@@ -1,0 +1,157 @@
+"""Warning cases in the database: the row made from a submitted form, its moves and level changes, who is alerted.
+
+Every change writes a `CaseEvent` (case_kind "warning") in the same transaction, so the history and the row
+never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from config.warning_levels import Assessment, Facts
+from storage.models import (
+    CaseEvent,
+    DisputeWarning,
+    Enterprise,
+    Member,
+    Role,
+    Submission,
+    WarningLevel,
+    WarningState,
+)
+
+CASE_KIND = "warning"
+
+
+def facts(answers: dict[str, Any]) -> Facts:
+    """What the level rules read, from the form's stored answers (partial while the form is being filled)."""
+    amount = answers.get("amount")
+    return Facts(
+        workers=int(answers.get("workers") or 0),
+        amount=Decimal(amount) if amount is not None else None,
+        signs=frozenset(answers.get("signs") or ()),
+        category=str(answers.get("category") or ""),
+    )
+
+
+def _utc(local_iso: str, zone: tzinfo) -> datetime:
+    """Form datetimes are the federation's wall-clock time; the table keeps aware UTC."""
+    return datetime.fromisoformat(local_iso).replace(tzinfo=zone)
+
+
+def record_warning(
+    session: Session, record: Submission, assessment: Assessment, reasons: list[str], zone: tzinfo
+) -> tuple[DisputeWarning, bool]:
+    """The case for a submission, made once: a repeated submit returns the first row and False."""
+    existing = session.exec(select(DisputeWarning).where(DisputeWarning.submission_id == record.id)).first()
+    if existing is not None:
+        return existing, False
+    answers = record.answers
+    amount = answers.get("amount")
+    assert record.id is not None
+    warning = DisputeWarning(
+        submission_id=record.id,
+        receipt=record.receipt,
+        enterprise_id=record.enterprise_id,
+        reporter=record.openid,
+        found_at=_utc(answers["found_at"], zone),
+        place=answers["place"],
+        category=answers["category"],
+        workers=int(answers["workers"]),
+        amount=Decimal(amount) if amount is not None else None,
+        description=answers["description"],
+        demands=answers["demands"],
+        signs=list(answers.get("signs") or []),
+        measures=answers.get("measures") or "",
+        photos=list(answers.get("photos") or []),
+        phone=answers["phone"],
+        level=assessment.level,
+        computed_level=assessment.level,
+        level_reasons=reasons,
+        state=WarningState.SUBMITTED,
+        created_at=record.submitted_at,
+    )
+    session.add(warning)
+    session.flush()
+    assert warning.id is not None
+    _event(session, warning, None, WarningState.SUBMITTED, record.openid, "", record.submitted_at)
+    return warning, True
+
+
+def _event(
+    session: Session,
+    warning: DisputeWarning,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    note: str,
+    at: datetime,
+) -> CaseEvent:
+    assert warning.id is not None
+    event = CaseEvent(
+        case_kind=CASE_KIND, case_id=warning.id, from_state=from_state, to_state=to_state, actor=actor, note=note, at=at
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def by_receipt(session: Session, receipt: str) -> DisputeWarning | None:
+    return session.exec(select(DisputeWarning).where(DisputeWarning.receipt == receipt)).first()
+
+
+def enterprise_name(session: Session, warning: DisputeWarning) -> str:
+    company = session.get(Enterprise, warning.enterprise_id) if warning.enterprise_id is not None else None
+    return company.name if company else ""
+
+
+def on_duty_staff(session: Session) -> Sequence[Member]:
+    """Who is alerted at once: active staff and admins marked on duty."""
+    query = select(Member).where(
+        col(Member.role).in_((Role.STAFF, Role.ADMIN)),
+        Member.active == True,  # noqa: E712
+        Member.on_duty == True,  # noqa: E712
+    )
+    return session.exec(query.order_by(col(Member.id))).all()
+
+
+def apply_move(
+    session: Session,
+    warning: DisputeWarning,
+    after: WarningState,
+    *,
+    stamp: str | None,
+    clears: tuple[str, ...],
+    actor: str,
+    note: str,
+    now: datetime,
+) -> CaseEvent:
+    """Put the case in `after` (the state machine decided it may), set or clear its timestamps, record it."""
+    before = warning.state
+    if stamp is not None:
+        setattr(warning, stamp, now)
+    for name in clears:
+        setattr(warning, name, None)
+    warning.state = after
+    session.add(warning)
+    return _event(session, warning, before, after, actor, note, now)
+
+
+def change_level(
+    session: Session, warning: DisputeWarning, level: WarningLevel, actor: str, reason: str, now: datetime
+) -> CaseEvent:
+    """Staff override; `computed_level` keeps what the rules said, the event keeps both levels."""
+    note = f"{warning.level}->{level} {reason}"
+    warning.level = level
+    session.add(warning)
+    return _event(session, warning, warning.state, warning.state, actor, note, now)
+
+
+def events(session: Session, warning: DisputeWarning) -> Sequence[CaseEvent]:
+    query = select(CaseEvent).where(CaseEvent.case_kind == CASE_KIND, CaseEvent.case_id == warning.id)
+    return session.exec(query.order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
