@@ -23,6 +23,7 @@ from bot.composition import build_dispatcher
 from bot.dispatch import Dispatcher
 from bot.inbox import Inbox
 from bot.outbox import OutboxWorker
+from bot.scheduler import Scheduler
 from bot.tokens import DatabaseTokenCache, RedisTokenCache, TokenCache
 from bot.wechat import Crypto, RejectedRequest, check_fresh, check_xml_body, parse, text_reply_xml, verify_signature
 from bot.wechat_api import WechatApi
@@ -103,9 +104,15 @@ def create_app(
         services.db.check_reachable()
         require_current(services.db.engine)
         worker = asyncio.create_task(_deliver_outbox(services)) if services.settings.outbox_run_in_service else None
+        scheduler = None
+        if services.settings.scheduler_run_in_service:
+            scheduler = Scheduler(services.db, services.settings, clock)
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler:
+                await anyio.to_thread.run_sync(scheduler.shutdown)
             if worker:
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

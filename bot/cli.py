@@ -11,6 +11,7 @@ import typer
 
 from bot.cli_admin import invite_app, org_app, staff_app
 from bot.cli_export import export_app
+from bot.cli_remind import remind_app
 from bot.cli_summary import figures_app, summary_app
 from config.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseUnreachable
@@ -27,6 +28,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(export_app, name="export")
 app.add_typer(summary_app, name="summary")
 app.add_typer(figures_app, name="figures")
+app.add_typer(remind_app, name="remind")
 
 
 def _fail(message: str) -> typer.Exit:

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_run_in_service: bool = True
 
+    scheduler_run_in_service: bool = True  # reminders and escalations; one leader among the processes
+    scheduler_interval_seconds: float = Field(default=60.0, ge=1)
+
     @field_validator("wechat_aes_key")
     @classmethod
     def _aes_key(cls, value: str | None) -> str | None:

@@ -100,6 +100,7 @@ def make_settings(database_url: str, api_base: str, **overrides: object) -> Sett
         "wechat_secret": SECRET,
         "wechat_api_base": api_base,
         "outbox_run_in_service": False,
+        "scheduler_run_in_service": False,
         "redis_url": None,
         "wechat_aes_key": None,
     }

@@ -1,0 +1,105 @@
+"""The reminder job: read the facts with SQL, plan (pure), render, and queue in the outbox in one transaction.
+
+`plan_and_queue` is safe to run at any moment, any number of times, from any number of processes: what is not
+due is not planned, and what was queued before is refused by the outbox's unique idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.reminders import Calendar, Facts, Planned, ReminderKind, overdue_list_steps, plan, report_steps
+from bot.render import environment
+from config.notices import notices
+from config.reminders import RemindersConfig, reminders_config
+from config.settings import Settings
+from storage import reminders as facts_db
+from storage.db import Database
+from storage.models import OutboxKind, OutboxStatus, Role
+
+
+def read_facts(session: Session, calendar: Calendar, now: datetime) -> Facts:
+    today = now.astimezone(calendar.zone).date()
+    quiet = calendar.is_quiet(now)
+    chairs = (
+        []
+        if quiet
+        else [
+            chair
+            for step in report_steps(today, calendar)
+            for chair in facts_db.unreported_chairs(session, step.period, step.deadline(calendar.zone), step.key_prefix)
+        ]
+    )
+    lists = [] if quiet else overdue_list_steps(today, calendar)
+    warnings = facts_db.open_warnings(session)
+    return Facts(
+        chairs=chairs,
+        overdue={
+            step.period: facts_db.unreported_enterprises(session, step.period, step.deadline(calendar.zone))
+            for step in lists
+        },
+        warnings=warnings,
+        staff=facts_db.recipients(session, Role.STAFF) if lists or warnings else [],
+        admins=facts_db.recipients(session, Role.ADMIN) if warnings else [],
+    )
+
+
+def compose(planned: Planned) -> tuple[str, dict[str, str]]:
+    """The full text, and the facts for the template message's keywords (the template's `set` values win)."""
+    module = environment().get_template(f"reminders/{planned.template}.j2").make_module(dict(planned.context))
+    exported = {name: str(value) for name, value in vars(module).items() if not name.startswith("_")}
+    return str(module).strip(), {**{name: str(value) for name, value in planned.context.items()}, **exported}
+
+
+def outbox_row(planned: Planned, now: datetime) -> dict[str, Any]:
+    """What `bot.notify.notify` would queue, as a row for a bulk insert."""
+    text, facts = compose(planned)
+    spec = notices()[planned.notice]
+    payload: dict[str, Any]
+    template = {"template_id": spec.template_id, "data": spec.data(facts)}
+    if planned.in_window:
+        kind, payload = OutboxKind.TEXT, {"content": text, "fallback": template}
+    else:
+        kind, payload = OutboxKind.TEMPLATE, {**template, "url": None}
+    return {
+        "idempotency_key": planned.key,
+        "openid": planned.openid,
+        "kind": kind.value,
+        "payload": payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def calendar_for(settings: Settings, config: RemindersConfig | None = None) -> Calendar:
+    return Calendar(settings, config or reminders_config())
+
+
+def preview(db: Database, settings: Settings, now: datetime, config: RemindersConfig | None = None) -> list[Planned]:
+    """What a run now would queue (already queued keys left out): `unionbot remind --dry-run`."""
+    calendar = calendar_for(settings, config)
+    with db.transaction() as session:
+        planned = plan(now, calendar, read_facts(session, calendar, now))
+        done = facts_db.existing_keys(session, [item.key for item in planned])
+    return [item for item in planned if item.key not in done]
+
+
+def queue_planned(session: Session, planned: Sequence[Planned], now: datetime) -> int:
+    queued = facts_db.queue(session, [outbox_row(item, now) for item in planned])
+    escalated = [item.warning_id for item in planned if item.kind == ReminderKind.ESCALATE_STAFF and item.warning_id]
+    facts_db.mark_escalated(session, escalated, now)
+    return len(queued)
+
+
+def plan_and_queue(db: Database, settings: Settings, now: datetime, config: RemindersConfig | None = None) -> int:
+    """Plan everything due at `now` and queue it; returns how many messages were newly queued."""
+    calendar = calendar_for(settings, config)
+    with db.transaction() as session:
+        planned = plan(now, calendar, read_facts(session, calendar, now))
+        return queue_planned(session, planned, now)

@@ -1,0 +1,123 @@
+"""Scheduled work (reminders, escalations, the staff digest) in the service, run by exactly one leader process.
+
+Every process of `unionbot serve` starts a scheduler; each tick it keeps or tries to take leadership and only the
+leader runs the jobs. On PostgreSQL the leader holds a session-level advisory lock on a dedicated connection: if
+the leader dies its connection closes, the server drops the lock, and another process takes over at its next
+tick. SQLite serves one process, which is always the leader. The jobs are idempotent anyway (outbox keys), so a
+brief overlap during a takeover cannot send anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from bot.reminder_job import plan_and_queue
+from config.reminders import reminders_config
+from config.settings import Settings
+from storage.db import Database, utcnow
+
+log = logging.getLogger("unionbot.scheduler")
+
+LEADER_KEY = "unionbot:scheduler-leader"
+
+
+class LeaderLock:
+    """Leadership among the service processes sharing one database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._connection: Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._connection is not None or not self._db.is_postgres
+
+    def hold(self) -> bool:
+        """Keep the lock if this process has it (and its connection is alive), else try to take it."""
+        if not self._db.is_postgres:
+            return True
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT 1"))
+                self._connection.commit()
+                return True
+            except DBAPIError:
+                log.warning("scheduler: lost the leader connection")
+                self.release()
+        return self._take()
+
+    def _take(self) -> bool:
+        connection = self._db.engine.connect()
+        try:
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"), {"key": LEADER_KEY}
+            ).scalar()
+            connection.commit()
+        except DBAPIError:
+            connection.invalidate()
+            connection.close()
+            return False
+        if not taken:
+            connection.close()
+            return False
+        log.info("scheduler: this process is now the leader")
+        self._connection = connection
+        return True
+
+    def release(self) -> None:
+        """Close the connection for good (not back to the pool), which ends the lock on the server."""
+        if self._connection is not None:
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
+
+
+class Scheduler:
+    """A BackgroundScheduler ticking every `scheduler_interval_seconds`; the first tick runs at start (catch-up)."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock
+        self.leader = LeaderLock(db)
+        reminders_config()  # a broken config/reminders.yaml stops start-up here, not at the first tick
+        self._jobs: list[Callable[[Database, Settings, datetime], int]] = [plan_and_queue]
+        self._background = BackgroundScheduler(timezone=UTC)
+
+    def tick(self) -> int:
+        """One round: if this process leads, run every job for now; returns the messages queued."""
+        if not self.leader.hold():
+            return 0
+        now = self._clock()
+        total = 0
+        for job in self._jobs:
+            try:
+                total += job(self._db, self._settings, now)
+            except Exception:
+                log.exception("scheduler: job %s failed", getattr(job, "__name__", job))
+        if total:
+            log.info("scheduler: queued %d messages", total)
+        return total
+
+    def start(self) -> None:
+        self._background.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self._settings.scheduler_interval_seconds),
+            id="tick",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        self._background.start()
+
+    def shutdown(self) -> None:
+        if self._background.running:
+            self._background.shutdown(wait=True)
+        self.leader.release()

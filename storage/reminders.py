@@ -1,0 +1,133 @@
+"""The facts the reminder planner needs, read set-based (one query each, however many chairs), and the bulk
+insert that queues the planned messages in the outbox (ON CONFLICT DO NOTHING on the idempotency key)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, literal, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot.reminders import OpenWarning, Recipient, UnreportedChair
+from storage.models import (
+    DisputeWarning,
+    Enterprise,
+    Member,
+    MonthlyReport,
+    OutboxMessage,
+    Role,
+    WarningLevel,
+    WarningState,
+    WechatUser,
+)
+
+CHUNK = 500  # rows per INSERT: 8 parameters each stays far below SQLite's variable limit
+
+
+def _reachable() -> Any:
+    """Active members who still follow the account (no `wechat_user` row yet counts as following)."""
+    return and_(col(Member.active), or_(col(WechatUser.subscribed).is_(None), col(WechatUser.subscribed)))
+
+
+def _owes(period: str, deadline: datetime) -> Any:
+    """The enterprise was on the roster before the deadline passed and has no report for `period`."""
+    report = select(MonthlyReport.id).where(
+        MonthlyReport.enterprise_id == Member.enterprise_id, MonthlyReport.period == period
+    )
+    return and_(col(Enterprise.created_at) < deadline, ~exists(report))
+
+
+def unreported_chairs(session: Session, period: str, deadline: datetime, key_prefix: str) -> list[UnreportedChair]:
+    """Chairs of enterprises that owe `period` and have no message under `key_prefix + openid` yet."""
+    queued = select(OutboxMessage.id).where(OutboxMessage.idempotency_key == literal(key_prefix) + col(Member.openid))
+    query = (
+        select(Member.openid, Enterprise.name, WechatUser.last_message_at)
+        .join(Enterprise, col(Enterprise.id) == col(Member.enterprise_id))
+        .outerjoin(WechatUser, col(WechatUser.openid) == col(Member.openid))
+        .where(Member.role == Role.CHAIR, _reachable(), _owes(period, deadline), ~exists(queued))
+    )
+    return [UnreportedChair(period, openid, name, last) for openid, name, last in session.exec(query).all()]
+
+
+def unreported_enterprises(session: Session, period: str, deadline: datetime) -> list[str]:
+    """Enterprises expected to report (they have an active chair) that owe `period`."""
+    query = (
+        select(Enterprise.name)
+        .join(Member, col(Member.enterprise_id) == col(Enterprise.id))
+        .where(Member.role == Role.CHAIR, col(Member.active), _owes(period, deadline))
+        .distinct()
+    )
+    return list(session.exec(query).all())
+
+
+def recipients(session: Session, role: Role) -> list[Recipient]:
+    query = (
+        select(Member.openid, WechatUser.last_message_at)
+        .outerjoin(WechatUser, col(WechatUser.openid) == col(Member.openid))
+        .where(Member.role == role, _reachable())
+        .order_by(col(Member.openid))
+    )
+    return [Recipient(openid, last) for openid, last in session.exec(query).all()]
+
+
+def open_warnings(session: Session) -> list[OpenWarning]:
+    """Submitted warnings nobody has acknowledged; only the fields an alert may carry."""
+    query = (
+        sa_select(
+            col(DisputeWarning.id),
+            col(DisputeWarning.receipt),
+            col(Enterprise.name),
+            col(DisputeWarning.level),
+            col(DisputeWarning.category),
+            col(DisputeWarning.workers),
+            col(DisputeWarning.created_at),
+        )
+        .outerjoin(Enterprise, col(Enterprise.id) == col(DisputeWarning.enterprise_id))
+        .where(col(DisputeWarning.state) == WarningState.SUBMITTED, col(DisputeWarning.acknowledged_at).is_(None))
+        .order_by(col(DisputeWarning.id))
+    )
+    return [
+        OpenWarning(id_, receipt, name, WarningLevel(level), category, workers, created)
+        for id_, receipt, name, level, category, workers, created in session.execute(query).all()
+        if id_ is not None
+    ]
+
+
+def mark_escalated(session: Session, warning_ids: Iterable[int], now: datetime) -> None:
+    """The first escalation's time; later runs leave it alone."""
+    ids = sorted(set(warning_ids))
+    if ids:
+        session.execute(
+            update(DisputeWarning)
+            .where(col(DisputeWarning.id).in_(ids), col(DisputeWarning.escalated_at).is_(None))
+            .values(escalated_at=now)
+        )
+
+
+def queue(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert outbox rows, skipping keys that exist; returns the keys actually queued by this call."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    queued: set[str] = set()
+    for start in range(0, len(rows), CHUNK):
+        statement = (
+            insert(OutboxMessage)
+            .values(list(rows[start : start + CHUNK]))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(col(OutboxMessage.idempotency_key))
+        )
+        queued.update(session.execute(statement).scalars())
+    return queued
+
+
+def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        query = select(OutboxMessage.idempotency_key).where(col(OutboxMessage.idempotency_key).in_(chunk))
+        found.update(session.exec(query).all())
+    return found
