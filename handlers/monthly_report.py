@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot import calendar
-from bot.dialog.engine import Say, command_text
+from bot.dialog.engine import Mode, Say, command_text
 from bot.dialog.forms import Form
 from bot.dialog.normalize import ParseError, parse_month
 from bot.dispatch import Context, Router
@@ -19,7 +19,7 @@ from bot.notify import notify
 from bot.wechat import Kind
 from config.reporting import reporting
 from handlers.forms import Hooks
-from storage import reports
+from storage import drafts, reports
 from storage.models import DuesExemption, Enterprise, MonthlyReport, RequestState, Role, Submission
 
 router = Router("monthly_report")
@@ -79,6 +79,32 @@ def refuse_period(ctx: Context) -> str:
     except ParseError as error:
         return ctx.render("monthly_report/bad_period.j2", reason=error.reason, **error.params)
     raise AssertionError("refuse_period routed for a readable month")
+
+
+def _pending_period(ctx: Context) -> str | None:
+    """The month of an unfinished report draft, when the chair now names a different month."""
+    args = _report_args(ctx)
+    member = ctx.member
+    if not args or member is None or member.role != Role.CHAIR:
+        return None
+    draft = drafts.load_draft(ctx.session, ctx.openid, "monthly_report")
+    if draft is None or draft.state.get("mode") == Mode.DONE or draft.expires_at < ctx.now:
+        return None
+    pending = str(draft.state.get("context", {}).get("ctx", {}).get("period", ""))
+    return pending if pending and pending != _period(ctx, args) else None
+
+
+@router.route(lambda ctx: _pending_period(ctx) is not None)
+def finish_pending_first(ctx: Context) -> str:
+    """Starting another month would resume the pending draft under its own month; say so instead."""
+    pending = _pending_period(ctx) or ""
+    named = _period(ctx, _report_args(ctx) or "")
+    return ctx.render(
+        "monthly_report/other_period_pending.j2",
+        pending=calendar.label(pending),
+        named=calendar.label(named),
+        command=ctx.text,
+    )
 
 
 # -- monthly report hooks --------------------------------------------------------------------------------------

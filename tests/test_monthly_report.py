@@ -343,7 +343,9 @@ def test_a_named_month_is_reported_and_a_future_or_unreadable_one_refused(chat: 
     assert "还没有结束" in chat.say("月报 本月")
     assert "没看懂月份“随便”" in chat.say("月报 随便")
     assert "2026年9月月末职工人数" in chat.say("月报 上上个月")
-    chat.dialogue([("取消", "确定放弃"), ("是", "已放弃")])
+    assert "您还有一份未完成的2026年9月月报" in chat.say("月报 2024年5月")
+    assert "继续" in chat.say("月报 上上个月")
+    chat.dialogue([("继续", "2026年9月月末职工人数"), ("取消", "确定放弃"), ("是", "已放弃")])
     file_core(chat, "月报 2024年5月")
     assert "报告月份：2024年5月" in chat.last
     assert "报告月份：2024年5月" in chat.say("确认")
