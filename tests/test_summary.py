@@ -1,0 +1,707 @@
+"""The 2024H1 work summary written from a seeded data set: every figure checked against the rows, unknown figures
+marked, the docx readable, and `总结` by chat answering staff with working signed links."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from bot import summary as work_summary
+from bot.cli import app
+from bot.dialog.normalize import parse_period
+from config.settings import Settings
+from storage import figures
+from storage.db import Database, utcnow
+from storage.models import (
+    CaseEvent,
+    DisputeWarning,
+    DuesExemption,
+    Enterprise,
+    HardshipApplication,
+    Member,
+    MonthlyReport,
+    Role,
+    Submission,
+)
+from tests.conftest import enroll, make_settings
+from tests.harness import Chat, Service, running_service
+
+ZONE = ZoneInfo("Asia/Shanghai")
+H1 = parse_period("2024H1", today=date(2024, 8, 1))
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+_serial = itertools.count(1)
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=ZONE).astimezone(UTC)
+
+
+# -- The seeded data set (plain data, so the expected figures can be computed from it independently) --------------
+
+# name, roster employees, has a union
+ENTERPRISES = [
+    ("甲纺织", 150, True),
+    ("乙化工", 80, True),
+    ("丙电子", 20, True),
+    ("丁机械", 30, True),
+    ("戊商贸", 10, False),
+    ("己物流", 200, False),
+]
+
+
+@dataclass
+class Report:
+    enterprise: str
+    period: str
+    revision: int = 1
+    latest: bool = True
+    figures: dict[str, Any] | None = None
+
+
+STOCK_JIA = {
+    "employees": 150,
+    "has_hardship_fund": True,
+    "hardship_fund_balance": Decimal("50000"),
+    "has_service_point": True,
+    "has_mediation_committee": True,
+    "mutual_aid_in_service": 150,
+    "mutual_aid_ankang": 40,
+    "mutual_aid_special": 20,
+}
+STOCK_YI = {
+    "employees": 80,
+    "has_hardship_fund": True,
+    "hardship_fund_balance": Decimal("12345.67"),
+    "has_service_point": False,
+    "has_mediation_committee": True,
+    "mutual_aid_in_service": 50,
+}
+STOCK_BING = {"employees": 30, "has_hardship_fund": False, "has_mediation_committee": False, "mutual_aid_in_service": 0}
+
+
+def _reports() -> list[Report]:
+    rows: list[Report] = []
+    for month in range(1, 7):
+        extra: dict[str, Any] = {"festival_visited": 5, "festival_amount": Decimal("2000")} if month == 1 else {}
+        stock = STOCK_JIA if month == 6 else {}
+        jia = {
+            "dues_accrued": Decimal("3000"),
+            "dues_remitted": Decimal("1200"),
+            "card_collected": 10,
+            "card_issued": 5,
+        }
+        rows.append(Report("甲纺织", f"2024-{month:02d}", 2 if month == 6 else 1, figures={**jia, **extra, **stock}))
+    # An older revision of June: never counted.
+    rows.append(Report("甲纺织", "2024-06", 1, latest=False, figures={**STOCK_JIA, "hardship_fund_balance": 99999}))
+    for month in range(1, 6):
+        yi: dict[str, Any] = {"dues_accrued": Decimal("1000"), "dues_remitted": Decimal("400")}
+        if month == 3:
+            yi["reelected_this_month"] = True
+        rows.append(Report("乙化工", f"2024-{month:02d}", figures={**yi, **(STOCK_YI if month == 5 else {})}))
+    rows.append(Report("乙化工", "2024-07", figures={**STOCK_YI, "hardship_fund_balance": Decimal(1)}))
+    rows.append(Report("丙电子", "2024-02", figures={"dues_remitted": Decimal("200"), "card_collected": 3}))
+    rows.append(Report("丙电子", "2024-06", figures={"dues_remitted": Decimal("200"), **STOCK_BING}))
+    rows.append(Report("丙电子", "2023-12", figures={"card_collected": 100, "card_issued": 50}))
+    return rows
+
+
+REPORTS = _reports()
+
+
+@dataclass
+class Warning:
+    created: datetime
+    category: str
+    workers: int
+    amount: str | None
+    state: str
+    events: tuple[str, ...] = ()
+
+
+WARNINGS = [
+    Warning(local(2024, 2, 10), "工资", 12, "80000", "resolved", ("resolved",)),
+    Warning(local(2024, 3, 5), "劳动合同", 5, "20000", "closed", ("resolved", "closed")),
+    Warning(local(2024, 4, 1), "工伤", 1, "50000", "failed", ("failed",)),
+    Warning(local(2024, 5, 20), "社会保险", 30, None, "follow_up", ("resolved", "follow_up")),
+    Warning(local(2024, 6, 25), "工资", 8, "10000", "mediating"),
+    Warning(local(2024, 1, 15), "工资", 6, "6000", "closed", ("failed", "closed")),
+    Warning(local(2024, 6, 30, 23, 30), "工伤", 2, None, "submitted"),  # 15:30 UTC: still June in Ningbo
+    Warning(local(2023, 12, 20), "工资", 3, "3000", "resolved", ("resolved",)),
+    Warning(local(2024, 7, 1, 0, 30), "工资", 4, "4000", "submitted"),  # 30 June in UTC, July in Ningbo
+]
+
+
+@dataclass
+class Application:
+    approved_at: datetime | None
+    paid: str | None
+    paid_on: date | None
+
+
+APPLICATIONS = [
+    Application(local(2024, 3, 10), "3000", date(2024, 3, 20)),
+    Application(local(2024, 6, 1), "2000", date(2024, 7, 5)),
+    Application(local(2023, 12, 1), "1500", date(2024, 1, 10)),
+    Application(None, None, None),
+]
+
+# enterprise, kind, first month, last month, state
+EXEMPTIONS = [
+    ("丙电子", "免交", "2024-01", "2024-03", "approved"),
+    ("乙化工", "缓交", "2024-02", "2024-02", "approved"),
+    ("丁机械", "免交", "2024-04", "2024-06", "pending"),
+    ("甲纺织", "免交", "2023-01", "2023-12", "approved"),
+]
+
+# bound on, deactivated on
+WARNERS = [
+    (local(2024, 1, 1), None),
+    (local(2024, 3, 1), local(2024, 5, 1)),
+    (local(2024, 8, 1), None),
+    (local(2023, 6, 1), local(2024, 8, 1)),
+]
+
+
+def _submission(session: Session, enterprise_id: int | None) -> int:
+    n = next(_serial)
+    row = Submission(
+        form_id="seed",
+        receipt=f"SUM{n:06d}",
+        draft_key=f"seed:{n}",
+        openid="seed",
+        enterprise_id=enterprise_id,
+        answers={},
+        submitted_at=T0,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def seed(db: Database, data_key: str) -> None:
+    from storage import crypto
+
+    with db.transaction() as session:
+        ids: dict[str, int] = {}
+        for number, (name, employees, union) in enumerate(ENTERPRISES):
+            company = Enterprise(
+                credit_code=f"91330206MA2SUM{number:04d}",
+                name=name,
+                employees=employees,
+                has_union=union,
+                created_at=T0,
+                updated_at=T0,
+            )
+            session.add(company)
+            session.flush()
+            assert company.id is not None
+            ids[name] = company.id
+        for report in REPORTS:
+            session.add(
+                MonthlyReport(
+                    submission_id=_submission(session, ids[report.enterprise]),
+                    enterprise_id=ids[report.enterprise],
+                    period=report.period,
+                    revision=report.revision,
+                    is_latest=report.latest,
+                    submitted_by="seed",
+                    submitted_at=T0,
+                    **(report.figures or {}),
+                )
+            )
+        for n, warning in enumerate(WARNINGS):
+            row = DisputeWarning(
+                submission_id=_submission(session, ids["甲纺织"]),
+                receipt=f"W{n}",
+                enterprise_id=ids["甲纺织"],
+                reporter="seed",
+                found_at=warning.created,
+                place="厂区",
+                category=warning.category,
+                workers=warning.workers,
+                amount=Decimal(warning.amount) if warning.amount else None,
+                description="—",
+                demands="—",
+                phone="13812345678",
+                level="一般",
+                computed_level="一般",
+                state=warning.state,
+                created_at=warning.created,
+            )
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            for step, state in enumerate(warning.events):
+                at = warning.created + timedelta(days=step + 1)
+                session.add(CaseEvent(case_kind="warning", case_id=row.id, to_state=state, actor="staff", at=at))
+        for n, application in enumerate(APPLICATIONS):
+            hardship = HardshipApplication(
+                submission_id=_submission(session, ids["乙化工"]),
+                receipt=f"H{n}",
+                enterprise_id=ids["乙化工"],
+                chair="seed",
+                worker_name="王五",
+                id_number_enc=crypto.encrypt(data_key, "330211199003074514"),
+                id_digest=f"d{n}",
+                id_masked="330211********4514",
+                phone_enc=crypto.encrypt(data_key, "13812345678"),
+                category="深度困难",
+                household_enc=crypto.encrypt(data_key, "[]"),
+                household_size=3,
+                annual_income=Decimal(20000),
+                rigid_expenses=Decimal(5000),
+                per_capita_monthly=Decimal("416.67"),
+                help_kind="临时救助",
+                amount_requested=Decimal(3000),
+                description_enc=crypto.encrypt(data_key, "—"),
+                consent_version="v1",
+                consent_at=T0,
+                state="paid" if application.paid else "submitted",
+                paid_amount=Decimal(application.paid) if application.paid else None,
+                paid_on=application.paid_on,
+                created_at=T0,
+                updated_at=T0,
+            )
+            session.add(hardship)
+            session.flush()
+            assert hardship.id is not None
+            if application.approved_at:
+                session.add(
+                    CaseEvent(
+                        case_kind="hardship",
+                        case_id=hardship.id,
+                        to_state="approved",
+                        actor="staff",
+                        at=application.approved_at,
+                    )
+                )
+        for n, (name, kind, first, last, state) in enumerate(EXEMPTIONS):
+            session.add(
+                DuesExemption(
+                    submission_id=_submission(session, ids[name]),
+                    receipt=f"X{n}",
+                    enterprise_id=ids[name],
+                    kind=kind,
+                    first_month=first,
+                    last_month=last,
+                    reason="亏损",
+                    state=state,
+                    requested_by="seed",
+                    requested_at=T0,
+                )
+            )
+        for n, (bound, gone) in enumerate(WARNERS):
+            session.add(
+                Member(
+                    openid=f"warner-{n}",
+                    role=Role.WARNER,
+                    enterprise_id=ids["甲纺织"],
+                    bound_at=bound,
+                    active=gone is None,
+                    deactivated_at=gone,
+                )
+            )
+
+
+# -- Expected figures, computed from the data set above in plain Python ------------------------------------------
+
+
+def _in_h1(month: str) -> bool:
+    return "2024-01" <= month <= "2024-06"
+
+
+def _stock_reports() -> list[Report]:
+    latest = [r for r in REPORTS if r.latest and _in_h1(r.period)]
+    last = {r.enterprise: max(x.period for x in latest if x.enterprise == r.enterprise) for r in latest}
+    return [r for r in latest if r.period == last[r.enterprise]]
+
+
+def _wan(value: Decimal) -> str:
+    return str((value / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _pct(part: int, whole: int, floor: bool = False) -> str:
+    rounding = ROUND_DOWN if floor else ROUND_HALF_UP
+    return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=rounding))
+
+
+def expected() -> dict[str, str]:
+    start, end = local(2024, 1, 1), local(2024, 7, 1)
+    stock = [r.figures or {} for r in _stock_reports()]
+    flows = [r.figures or {} for r in REPORTS if r.latest and _in_h1(r.period)]
+    unionised = sum(1 for _, _, union in ENTERPRISES if union)
+    funds = sum(1 for s in stock if s.get("has_hardship_fund"))
+    received = [w for w in WARNINGS if start <= w.created < end]
+    handled = [w for w in received if w.state in ("resolved", "failed", "referred", "follow_up", "closed")]
+    resolved = [w for w in handled if "resolved" in w.events]
+    employees = {name: count for name, count, _ in ENTERPRISES}
+    large = [r for r in REPORTS if r.latest and _in_h1(r.period) and employees[r.enterprise] >= 25]
+    small = [r for r in REPORTS if r.latest and _in_h1(r.period) and employees[r.enterprise] < 25]
+    return {
+        "组建率": _pct(unionised, len(ENTERPRISES), floor=True),
+        "基金企业": str(funds),
+        "基金组建率": _pct(funds, unionised),
+        "基金总额": _wan(sum((s.get("hardship_fund_balance", Decimal(0)) for s in stock), Decimal(0))),
+        "新增困难职工": str(sum(1 for a in APPLICATIONS if a.approved_at and start <= a.approved_at < end)),
+        "救助金": _wan(
+            sum(
+                (
+                    Decimal(a.paid)
+                    for a in APPLICATIONS
+                    if a.paid and a.paid_on and date(2024, 1, 1) <= a.paid_on <= date(2024, 6, 30)
+                ),
+                Decimal(0),
+            )
+        ),
+        "服务点": str(sum(1 for s in stock if s.get("has_service_point"))),
+        "调解委员会": str(sum(1 for s in stock if s.get("has_mediation_committee"))),
+        "在职参保": str(sum(s.get("mutual_aid_in_service", 0) for s in stock)),
+        "参保单位": str(sum(1 for s in stock if s.get("mutual_aid_in_service", 0) + s.get("mutual_aid_ankang", 0) > 0)),
+        "全员参保": str(
+            sum(1 for s in stock if s.get("employees") and s.get("mutual_aid_in_service", 0) >= s["employees"])
+        ),
+        "慰问人数": str(sum(f.get("festival_visited", 0) for f in flows)),
+        "换届": str(
+            len(
+                {
+                    r.enterprise
+                    for r in REPORTS
+                    if r.latest and _in_h1(r.period) and (r.figures or {}).get("reelected_this_month")
+                }
+            )
+        ),
+        "今年采集": str(sum(f.get("card_collected", 0) for f in flows)),
+        "累计采集": str(
+            sum((r.figures or {}).get("card_collected", 0) for r in REPORTS if r.latest and r.period <= "2024-06")
+        ),
+        "预警员": str(sum(1 for bound, gone in WARNERS if bound < end and (gone is None or gone >= end))),
+        "信访": str(len(received)),
+        "成功调处": str(len(resolved)),
+        "劳动合同": str(sum(1 for w in resolved if w.category == "劳动合同")),
+        "工资纠纷": str(sum(1 for w in resolved if w.category == "工资")),
+        "工伤纠纷": str(sum(1 for w in resolved if w.category == "工伤")),
+        "其它": str(sum(1 for w in resolved if w.category not in ("劳动合同", "工资", "工伤"))),
+        "人次": str(sum(w.workers for w in received)),
+        "涉案金额": _wan(sum((Decimal(w.amount) for w in received if w.amount), Decimal(0))),
+        "调处率": _pct(len(handled), len(received)),
+        "成功率": _pct(len(resolved), len(handled), floor=True),
+        "计提企业": str(len({r.enterprise for r in large if (r.figures or {}).get("dues_accrued") is not None})),
+        "计提": f"{sum(((r.figures or {}).get('dues_accrued', Decimal(0)) for r in large), Decimal(0)):.2f}",
+        "上缴区总": f"{sum(((r.figures or {}).get('dues_remitted', Decimal(0)) for r in large), Decimal(0)):.2f}",
+        "上解街道": f"{sum(((r.figures or {}).get('dues_remitted', Decimal(0)) for r in small), Decimal(0)):.2f}",
+        "免交": str(
+            len(
+                {
+                    e
+                    for e, kind, first, last, state in EXEMPTIONS
+                    if kind == "免交" and state == "approved" and first <= "2024-06" and last >= "2024-01"
+                }
+            )
+        ),
+        "上报率": _pct(len(flows), unionised * 6),
+    }
+
+
+# -- Fixtures ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files_settings(database_url: str, fake: Any, tmp_path: Path) -> Settings:
+    return make_settings(database_url, fake.url, files_dir=tmp_path / "files")
+
+
+@pytest.fixture
+def seeded(db: Database, files_settings: Settings) -> Database:
+    seed(db, files_settings.data_key)
+    return db
+
+
+def build(db: Database, settings: Settings) -> work_summary.Summary:
+    with db.transaction() as session:
+        return work_summary.build(session, H1, settings, utcnow())
+
+
+# -- The document ------------------------------------------------------------------------------------------------
+
+
+def test_every_data_figure_matches_the_seeded_rows(seeded: Database, files_settings: Settings) -> None:
+    text = build(seeded, files_settings).markdown
+    e = expected()
+    assert f"组建率保持在{e['组建率']}%以上" in text
+    assert (
+        f"已有{e['基金企业']}家企业建立了内部帮困基金，基金组建率占{e['基金组建率']}%，基金总额达到{e['基金总额']}万元"
+        in text
+    )
+    assert f"新增困难职工{e['新增困难职工']}人，发放临时困难救助金{e['救助金']}万元" in text
+    assert f"在{e['服务点']}家企业设立职工服务点" in text
+    assert f"共计慰问困难职工{e['慰问人数']}名，发放慰问金和慰问品2000.00元" in text
+    assert f"其中在职参保{e['在职参保']}人，退休参保【待填：退休参保人数】人" in text
+    assert f"共有{e['参保单位']}家单位参保，有{e['全员参保']}家企业全员参保" in text
+    assert f"已完成换届{e['换届']}家" in text
+    assert f"今年采集信息{e['今年采集']}人" in text and f"现已累计采集信息{e['累计采集']}人" in text
+    assert f"在{e['调解委员会']}家企业建立劳动争议调解委员会" in text
+    assert f"劳动争议预警员{e['预警员']}名" in text
+    assert (
+        f"共接待职工信访{e['信访']}件，成功调处劳资纠纷{e['成功调处']}件，其中劳动合同{e['劳动合同']}件，"
+        f"工资纠纷{e['工资纠纷']}件，工伤纠纷{e['工伤纠纷']}件，其它{e['其它']}件，涉及职工{e['人次']}人次，"
+        f"涉案金额{e['涉案金额']}万元，调处率{e['调处率']}%，成功率达{e['成功率']}%以上" in text
+    )
+    assert (
+        f"有{e['计提企业']}家（25人以上）企业工会计提{e['计提']}元，上缴区总40%为{e['上缴区总']}元，"
+        f"25人以下上解街道总工会40%为{e['上解街道']}元。另有{e['免交']}家企业因亏损申请免交工会经费" in text
+    )
+    assert f"上报率{e['上报率']}%" in text
+    # The values themselves, so a wrong data set cannot make this test pass vacuously.
+    assert (e["组建率"], e["基金总额"], e["救助金"], e["调处率"], e["成功率"]) == (
+        "66.6",
+        "6.23",
+        "0.45",
+        "71.4",
+        "60.0",
+    )
+
+
+def test_reads_like_the_seed_with_words_restored(seeded: Database, files_settings: Settings) -> None:
+    text = build(seeded, files_settings).markdown
+    assert text.startswith("# 2024年小港街道总工会上半年工作总结及下半年计划")
+    for heading in (
+        "一、探索新机制",
+        "二、拓展新领域",
+        "三、突出新亮点",
+        "四、搭建新平台",
+        "五、挖掘新内涵",
+        "六、加强总工会自身工作",
+    ):
+        assert f"## {heading}" in text
+    for restored in (
+        "团结带领广大职工",
+        "又好又快发展",
+        "工会组织体制",
+        "组织广大职工",
+        "工资集体协商",
+        "职工维权维稳",
+        "劳动争议调解委员会",
+        "企业职工集体婚礼",
+    ):
+        assert restored in text
+    for spun in ("广阔", "法律规范", "进展", "___", "__", "下载后可任意编辑"):
+        assert spun not in text
+    assert "对2023年度的" in text and "《宁波市企业工资集体协商条例》" in text
+    assert "以青峙、蔚斗两个区域" in text
+    assert "宁波逸盛石化有限公司、宁波新桥化工有限公司、宁波侨泰兴纺织有限公司和宁波腾龙精线有限公司等" in text
+    assert "## 七、下半年工作计划\n\n【待填：下半年工作计划】" in text
+    assert "调处率 = 本期调处完毕的预警案件数" in text and "成功率 = 本期成功化解的案件数" in text
+    assert "组建率 = 已建会企业数 ÷ 应建会企业数" in text
+    assert "统计期间：2024年上半年（2024-01-01至2024-06-30）" in text
+
+
+def test_figures_nobody_can_know_are_marked_never_zero(db: Database, files_settings: Settings) -> None:
+    made = build(db, files_settings)
+    assert "组建率保持在【待填：工会组建率】%以上" in made.markdown
+    assert "基金总额达到【待填：帮困基金总额】万元" in made.markdown
+    assert "上半年新建企业工会【待填：新建企业工会数】家" in made.markdown
+    assert "调处率【待填：调处率】%" in made.markdown
+    assert "联系特约服务商户【待填：特约服务商户数】家" in made.markdown
+    assert "新建企业工会数" in made.missing and "退休参保人数" in made.missing
+    assert made.missing.index("表彰示范企业工会数") < made.missing.index("下半年工作计划")
+
+
+def test_staff_figures_fill_their_blanks_and_the_totals_that_need_them(
+    seeded: Database, files_settings: Settings
+) -> None:
+    now = utcnow()
+    with seeded.transaction() as session:
+        for key, value in [
+            ("mutual_aid_retired", "1200"),
+            ("new_unions", "7"),
+            ("strong_protection_enterprises", "12"),
+            ("strong_protection_annual_target", "16"),
+            ("finance_training_enterprises", "36"),
+            ("dues_collection_month", "7"),
+            ("next_half_plan", "一是继续推进工资集体协商；二是做好困难职工帮扶。"),
+        ]:
+            figures.set_figure(session, key, "2024H1", value, "", "staff-1", now)
+    made = build(seeded, files_settings)
+    e = expected()
+    total = int(e["在职参保"]) + 1200 + 40 + 20
+    assert "上半年新建企业工会7家" in made.markdown
+    assert (
+        f"今年街道职工医疗互助参保人数达到了{total}人，其中在职参保{e['在职参保']}人，退休参保1200人，安康参保40人"
+        in made.markdown
+    )
+    assert "完成年度任务的75.0%" in made.markdown
+    assert "来自街道辖区内30多家企业工会" in made.markdown
+    assert "2024年7月份收缴2024年1-6月工会经费" in made.markdown
+    assert "一是继续推进工资集体协商" in made.markdown
+    assert "新建企业工会数" not in made.missing and "下半年工作计划" not in made.missing
+
+
+def test_docx_reopens_with_the_same_text(seeded: Database, files_settings: Settings, tmp_path: Path) -> None:
+    made = build(seeded, files_settings)
+    path = tmp_path / "summary.docx"
+    work_summary.write_docx(made.markdown, path)
+    lines = [line.lstrip("# ").strip() for line in made.markdown.splitlines() if line.strip()]
+    assert work_summary.docx_text(path).splitlines() == lines
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_docx_opens_in_libreoffice(seeded: Database, files_settings: Settings, tmp_path: Path) -> None:
+    made = build(seeded, files_settings)
+    path = tmp_path / "summary.docx"
+    work_summary.write_docx(made.markdown, path)
+    profile = tmp_path / "lo-profile"
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "txt:Text (encoded):UTF8",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    converted = (tmp_path / "out" / "summary.txt").read_text(encoding="utf-8-sig")
+    assert "2024年小港街道总工会上半年工作总结及下半年计划" in converted
+    assert f"调处率{expected()['调处率']}%" in converted
+
+
+# -- The CLI -----------------------------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_cli_figures_set_then_summary_shows_it(seeded: Database, database_url: str, tmp_path: Path) -> None:
+    env = {"UNIONBOT_DATABASE_URL": database_url}
+    result = runner.invoke(app, ["figures", "set", "退休参保人数", "1,200", "--period", "2024H1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "mutual_aid_retired 2024H1 = 1200人" in result.output
+    listed = runner.invoke(app, ["figures", "list", "--period", "2024H1", "--missing"], env=env)
+    assert "mutual_aid_retired\t1200人\tcli" in listed.output
+    assert "(missing: 新建企业工会数)" in listed.output
+    out = tmp_path / "s.md"
+    result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "md", "-o", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "退休参保1200人" in out.read_text(encoding="utf-8")
+    docx_out = tmp_path / "s.docx"
+    result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "docx", "-o", str(docx_out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "退休参保1200人" in work_summary.docx_text(docx_out)
+
+
+def test_cli_refuses_unknown_keys_bad_values_and_periods(db: Database, database_url: str) -> None:
+    env = {"UNIONBOT_DATABASE_URL": database_url}
+    unknown = runner.invoke(app, ["figures", "set", "nonsense", "1", "--period", "2024H1"], env=env)
+    assert unknown.exit_code == 2 and "unknown figure 'nonsense'" in unknown.stderr
+    negative = runner.invoke(app, ["figures", "set", "--period", "2024H1", "--", "new_unions", "-3"], env=env)
+    assert negative.exit_code == 2 and "negative" in negative.stderr
+    month = runner.invoke(app, ["figures", "set", "dues_collection_month", "13", "--period", "2024H1"], env=env)
+    assert month.exit_code == 2
+    period = runner.invoke(app, ["figures", "set", "new_unions", "3", "--period", "someday"], env=env)
+    assert period.exit_code == 2 and "--period" in period.stderr
+    with db.transaction() as session:
+        assert figures.list_figures(session) == []
+
+
+# -- 总结 and 数据 by chat -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def svc(seeded: Database, files_settings: Settings) -> Iterator[Service]:
+    enroll(seeded, "staff-1", role="staff", enterprise=None)
+    enroll(seeded, "chair-1", role="chair", enterprise="甲纺织")
+    with running_service(files_settings) as running:
+        yield running
+
+
+def _links(reply: str) -> list[str]:
+    return re.findall(r"https?://\S+", reply)
+
+
+def test_staff_get_working_links_to_the_summary(svc: Service) -> None:
+    chat = Chat(svc.wechat, "staff-1")
+    reply = chat.say("总结 2024年上半年")
+    assert "2024年上半年工作总结已生成" in reply
+    assert "新建企业工会数" in reply  # what is still to be filled is named
+    assert len(reply.encode()) <= 2000
+    docx_link, md_link = _links(reply)
+    for link in (docx_link, md_link):
+        parts = urlsplit(link)
+        response = svc.client.get(f"{parts.path}?{parts.query}")
+        assert response.status_code == 200
+    md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
+    assert f"调处率{expected()['调处率']}%" in md
+    docx_bytes = svc.client.get(f"{urlsplit(docx_link).path}?{urlsplit(docx_link).query}").content
+    assert docx_bytes[:2] == b"PK"
+
+
+def test_tampered_or_expired_links_are_refused(svc: Service, files_settings: Settings) -> None:
+    link = _links(Chat(svc.wechat, "staff-1").say("总结 2024年上半年"))[0]
+    parts = urlsplit(link)
+    tampered = parts.query.replace("sig=", "sig=0")
+    assert svc.client.get(f"{parts.path}?{tampered}").status_code == 403
+    other = parts.path.replace(".docx", ".md")
+    assert svc.client.get(f"{other}?{parts.query}").status_code == 403
+    from bot import links
+
+    old = links.signed_url(files_settings, parts.path.removeprefix("/files/"), utcnow() - timedelta(hours=3))
+    old_parts = urlsplit(old)
+    assert svc.client.get(f"{old_parts.path}?{old_parts.query}").status_code == 403
+
+
+def test_chairs_and_strangers_are_refused(svc: Service, files_settings: Settings) -> None:
+    reply = Chat(svc.wechat, "chair-1").say("总结 上半年")
+    assert "只对街道总工会工作人员开放" in reply
+    assert "只对街道总工会工作人员开放" in Chat(svc.wechat, "chair-1").say("数据 新建企业工会数 3")
+    documents = files_settings.files_dir / "documents"
+    assert not documents.exists() or not any(documents.iterdir())
+
+
+def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:
+    chat = Chat(svc.wechat, "staff-1")
+    chat.dialogue(
+        [
+            ("数据 退休参保人数 一千二百 2024年上半年", "已记录：2024年上半年 退休参保人数 = 1200人"),
+            ("数据 new_unions 7 2024H1", "新建企业工会数 = 7家"),
+            ("数据 下半年工作计划 一是推进集体协商。二是做好帮扶。", "下半年工作计划（"),
+            ("数据 新建企业工会数 很多 2024H1", "没看懂“很多”"),
+            ("数据 新建企业工会数 -2 2024H1", "负数"),
+            ("数据 收缴月份 7", "没有“收缴月份”这一项"),
+            ("数据 新建企业工会数", "请在“新建企业工会数”后面写上数值"),
+            ("数据 新建企业工会数 3 明年", "还没开始"),
+        ]
+    )
+    listing = chat.say("数据")
+    assert "需人工填写的数据" in listing and "✗ 表彰示范企业工会数：未填" in listing
+    with seeded.transaction() as session:
+        stored = figures.figures_for(session, "2024H1")
+    assert stored["mutual_aid_retired"] == "1200" and stored["new_unions"] == "7"
+    reply = chat.say("总结 2024年上半年")
+    assert "退休参保人数" not in reply.split("“【待填】”：")[-1]
+    md_link = _links(reply)[1]
+    md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
+    assert "退休参保1200人" in md and "上半年新建企业工会7家" in md
+
+
+def test_bad_period_gets_examples(svc: Service) -> None:
+    reply = Chat(svc.wechat, "staff-1").say("总结 某个时候")
+    assert "没看懂统计期间“某个时候”" in reply and "总结 2024年上半年" in reply
