@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -9,11 +10,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from bot.fake_wechat import FakeWechatServer
 from config.settings import Settings
-from storage import crypto
+from storage import crypto, sealed
 from storage.db import Database, utcnow
 from storage.hardship import add_working_days
 from storage.models import (
@@ -308,3 +311,20 @@ def test_a_notice_lasts_working_days() -> None:
     assert add_working_days(date(2026, 11, 25), 5) == date(2026, 12, 1)
     assert add_working_days(date(2026, 11, 28), 1) == date(2026, 11, 30)
     assert add_working_days(date(2026, 11, 30), 5) == date(2026, 12, 4)
+
+
+@given(start=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)), days=st.integers(1, 30))
+def test_a_notice_ends_on_a_working_day_after_exactly_that_many_working_days(start: date, days: int) -> None:
+    end = add_working_days(start, days)
+    span = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    assert end.weekday() < 5 and sum(d.weekday() < 5 for d in span) == days
+
+
+@given(value=st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda inner: st.lists(inner)))
+def test_a_sealed_answer_opens_to_itself_and_hides_its_text(value: object) -> None:
+    key = Settings(_env_file=None).data_key  # type: ignore[call-arg]
+    sealed_value = sealed.seal(key, value)
+    assert sealed.unseal(key, sealed_value) == value
+    assert sealed.unseal(key, value) == value or isinstance(value, dict)
+    if isinstance(value, str) and len(value) >= 12:
+        assert value not in json.dumps(sealed_value, ensure_ascii=False)
