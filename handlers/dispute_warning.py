@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot import links, outbox
 from bot.dialog.engine import Say
 from bot.dialog.forms import Form
 from bot.dispatch import Context, Router
@@ -29,7 +30,7 @@ from bot.warning_rules import (
 from bot.wechat import Kind
 from config.warning_levels import Assessment, assess, level_rules
 from handlers.forms import Hooks
-from storage import warnings
+from storage import media, warnings
 from storage.models import CaseEvent, DisputeWarning, Member, Role, Submission, WarningLevel, WarningState
 
 FORM_ID = "dispute_warning"
@@ -70,12 +71,25 @@ def _on_submit(ctx: Context, _form: Form, record: Submission) -> list[Say]:
     """Make the case once and alert every staff member on duty at once (keys make a repeat harmless)."""
     assessment = _assessment(record.answers)
     reasons = _reasons(ctx, assessment)
-    warning, _created = warnings.record_warning(ctx.session, record, assessment, reasons, ctx.settings.zone)
+    warning, created = warnings.record_warning(ctx.session, record, assessment, reasons, ctx.settings.zone)
+    if created:
+        _fetch_photos(ctx, warning)
     staff = warnings.on_duty_staff(ctx.session)
     for member in staff:
         _alert(ctx, warning, member)
     context = {"level": warning.computed_level, "reasons": reasons, "alerted": len(staff), "receipt": warning.receipt}
     return [Say("dispute_warning/receipt.j2", context)]
+
+
+def _owner(warning: DisputeWarning) -> str:
+    return f"{warnings.CASE_KIND}:{warning.id}"
+
+
+def _fetch_photos(ctx: Context, warning: DisputeWarning) -> None:
+    """WeChat keeps a photo for 3 days only: fetch each one now, through the outbox, into encrypted files."""
+    for media_id in warning.photos:
+        if media.register(ctx.session, media_id=media_id, owner=_owner(warning), uploaded_by=ctx.openid, now=ctx.now):
+            outbox.enqueue_media(ctx.session, media_id=media_id, owner=_owner(warning), openid=ctx.openid, now=ctx.now)
 
 
 def _alert(ctx: Context, warning: DisputeWarning, member: Member) -> None:
@@ -172,15 +186,19 @@ def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
         }
         for event in warnings.events(ctx.session, warning)
     ]
+    staff = _is_staff(member)
+    stored = media.files_of(ctx.session, _owner(warning)) if staff else []
+    photo_links = [links.signed_url(ctx.settings, item.path, ctx.now) for item in stored if item.path is not None]
     return ctx.render(
         "dispute_warning/case.j2",
+        photo_links=photo_links,
         w=warning,
         enterprise=warnings.enterprise_name(ctx.session, warning),
         found_at=_local(ctx, warning.found_at),
         day=_day(ctx, warning),
         days=MEDIATION_DAYS,
         events=history,
-        staff=_is_staff(member),
+        staff=staff,
         possible=[verb.value for verb in possible(WarningState(warning.state))],
     )
 

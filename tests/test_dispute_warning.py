@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from sqlmodel import col, select
 
 from bot.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
 from config.settings import Settings
-from storage.db import Database
-from storage.models import CaseEvent, DisputeWarning, Member, OutboxMessage, Submission
+from storage.db import Database, utcnow
+from storage.models import CaseEvent, DisputeWarning, Member, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll
 from tests.harness import Chat, Service, running_service
 
@@ -337,6 +338,35 @@ def test_only_staff_move_cases_and_only_the_own_enterprise_sees_them(
     assert "可办理：“签收" in staff.say(f"查看 {number}")
     [warning] = warnings_in(db)
     assert warning.state == "submitted" and len(events_of(db, warning.id)) == 1
+
+
+def test_photos_are_fetched_into_encrypted_files_and_linked_for_staff_only(
+    svc: Service, warner: Chat, staff: Chat, db: Database, clock: Clock, settings: Settings
+) -> None:
+    clock.now = utcnow()  # the download route checks links against the real clock
+    file_until_summary(warner)
+    warner.dialogue([("修改 10", "现场照片"), ("跳过", "请核对")])
+    warner.dialogue([("修改 10", "现场照片")])
+    warner.send_image("m-gate")
+    warner.send_image("m-crowd")
+    warner.dialogue([("完成", "10. 现场照片、材料：2 张图片")])
+    number = receipt_of(warner.say("确认"))
+    assert "另有 2 张正在从微信取回" in staff.say(f"查看 {number}")
+    svc.services.outbox.drain()
+    [warning] = warnings_in(db)
+    with db.transaction() as session:
+        files = list(session.exec(select(StoredFile).order_by(col(StoredFile.id))).all())
+    assert [(f.media_id, f.owner) for f in files] == [
+        ("m-gate", f"warning:{warning.id}"),
+        ("m-crowd", f"warning:{warning.id}"),
+    ]
+    assert all(f.path and not (settings.files_dir / f.path).read_bytes().startswith(b"\x89PNG") for f in files)
+    view = staff.say(f"查看 {number}")
+    assert view.count("/files/media/") == 2 and "正在从微信取回" not in view
+    link = next(line.split(" ", 1)[1] for line in view.splitlines() if "/files/" in line)
+    served = svc.client.get(urlsplit(link).path + "?" + urlsplit(link).query)
+    assert served.status_code == 200 and served.content.startswith(b"\x89PNG")
+    assert "/files/" not in warner.say(f"查看 {number}")
 
 
 def test_a_warner_typing_a_verb_inside_the_form_is_answering_the_form(warner: Chat, db: Database) -> None:
