@@ -10,10 +10,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
+from bot.dialog.forms import FORMS_DIR, FormError, parse_form
 from bot.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage import crypto, sealed
@@ -328,3 +330,19 @@ def test_a_sealed_answer_opens_to_itself_and_hides_its_text(value: object) -> No
     assert sealed.unseal(key, value) == value or isinstance(value, dict)
     if isinstance(value, str) and len(value) >= 12:
         assert value not in json.dumps(sealed_value, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("position", "stop_if", "message"),
+    [
+        (0, "not later", "stop_if names ['later']"),
+        (1, "worker_name == '无'", "missing templates ['forms/hardship/worker_name.stop.j2']"),
+    ],
+)
+def test_a_stopping_field_is_checked_when_the_form_loads(position: int, stop_if: str, message: str) -> None:
+    """`stop_if` (the consent question ends the form) may name only answers so far and needs a `.stop.j2`."""
+    data = yaml.safe_load((FORMS_DIR / "hardship.yaml").read_text(encoding="utf-8"))
+    data["fields"][position]["stop_if"] = stop_if
+    with pytest.raises(FormError) as raised:
+        parse_form(data, "hardship.yaml")
+    assert message in str(raised.value)
