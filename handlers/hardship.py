@@ -7,6 +7,7 @@ replies and alerts; only the filing chair and staff see a case, and each view or
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -130,7 +131,7 @@ hooks = {FORM_ID: Hooks(context=_form_context, on_submit=_on_submit)}
 def _command(ctx: Context) -> tuple[str, str, str] | None:
     if ctx.incoming.kind is not Kind.TEXT:
         return None
-    found = COMMAND.match(ctx.text)
+    found = COMMAND.match(unicodedata.normalize("NFKC", ctx.text))
     if found is None:
         return None
     return found.group(1), found.group(2).upper(), (found.group(3) or "").strip()

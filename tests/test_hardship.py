@@ -229,7 +229,7 @@ def test_staff_walk_the_case_and_the_chair_corrects_a_returned_application(
         assert len(session.exec(select(Submission)).all()) == 2
 
     assert "不能办理“公示”" in staff.say(f"公示 {h}")
-    assert "已入户核实" in staff.say(f"入户 {h} 已入户，情况属实")
+    assert "已入户核实" in staff.say(f"入户 Ｈ{h[1:]} 已入户，情况属实")  # a full-width receipt
     reply = staff.say(f"公示 {h}")
     assert "公示期：2026-11-25 至 2026-12-01" in reply
     assert "审批通过" in staff.say(f"审核 {h} 通过 2000 相对困难")
