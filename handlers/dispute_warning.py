@@ -245,7 +245,8 @@ def _relevel(ctx: Context, warning: DisputeWarning, member: Member, rest: str) -
     before = warning.level
     if level == before:
         return ctx.render("dispute_warning/same_level.j2", receipt=warning.receipt, level=level)
-    event = warnings.change_level(ctx.session, warning, level, member.openid, reason.strip(), ctx.now)
+    note = ctx.render("dispute_warning/level_note.j2", before=before, after=level, reason=reason.strip())
+    event = warnings.change_level(ctx.session, warning, level, member.openid, note, ctx.now)
     _tell_reporter(ctx, warning, event, level_change=(before, level), note=reason.strip())
     return ctx.render(
         "dispute_warning/relevelled.j2",

@@ -143,10 +143,9 @@ def apply_move(
 
 
 def change_level(
-    session: Session, warning: DisputeWarning, level: WarningLevel, actor: str, reason: str, now: datetime
+    session: Session, warning: DisputeWarning, level: WarningLevel, actor: str, note: str, now: datetime
 ) -> CaseEvent:
-    """Staff override; `computed_level` keeps what the rules said, the event keeps both levels."""
-    note = f"{warning.level}->{level} {reason}"
+    """Staff override, recorded as an event that keeps the state; `computed_level` keeps what the rules said."""
     warning.level = level
     session.add(warning)
     return _event(session, warning, warning.state, warning.state, actor, note, now)

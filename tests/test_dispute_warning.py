@@ -317,7 +317,7 @@ def test_staff_change_the_level_and_the_rules_level_is_kept(
     assert (warning.level, warning.computed_level, warning.state) == ("较大", "重大", "submitted")
     [_, event] = events_of(db, warning.id)
     assert (event.from_state, event.to_state, event.actor) == ("submitted", "submitted", "staff-1")
-    assert "经核实已疏导，无堵路" in event.note
+    assert event.note == "重大→较大，经核实已疏导，无堵路"
     assert "等级：较大（规则判定：重大）" in staff.say(f"查看 {number}")
     svc.services.outbox.drain()
     [update] = fake.state.texts("warner-1")
