@@ -13,6 +13,7 @@ from typing import Literal
 
 import docx
 import yaml
+from docx.oxml.ns import qn
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -21,19 +22,29 @@ from bot.dialog.normalize import Period, parse_decimal, parse_integer, parse_tex
 from config.settings import Settings
 from storage import figures as staff_figures
 from storage import summary_figures
-from storage.summary_figures import Value, Window, floor1, percent, round1, wan
+from storage.summary_figures import Value, Window, floor1, percent, wan
 
 CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "summary.yaml"
 TEMPLATE = "summary/work_summary.md.j2"
 DOCUMENTS = "documents"
+FONT = "SimSun"  # Word and LibreOffice pick a Chinese face for East Asian text only when the style names one
 
 # How each figure is printed, following the unit its sentence uses (domain §1.0).
 WAN = frozenset({"hardship_fund_total", "temporary_relief_paid", "amount_involved"})
 YUAN = frozenset(
     {"festival_condolence_amount", "dues_accrued_large", "district_remit_amount", "subdistrict_remit_amount"}
 )
-AT_LEAST_PCT = frozenset({"union_formation_rate", "success_rate"})
-PCT = frozenset({"hardship_fund_rate", "handling_rate", "reporting_rate", "strong_protection_target_pct"})
+# Rates are floored to one decimal, as "___%以上" needs and as `统计` prints them (never round a rate up).
+PCT = frozenset(
+    {
+        "union_formation_rate",
+        "success_rate",
+        "hardship_fund_rate",
+        "handling_rate",
+        "reporting_rate",
+        "strong_protection_target_pct",
+    }
+)
 
 
 class StaffFigureSpec(BaseModel):
@@ -102,10 +113,8 @@ def _show(key: str, value: Value) -> str | None:
         return f"{wan(value)}"
     if key in YUAN:
         return f"{Decimal(value):.2f}"
-    if key in AT_LEAST_PCT:
-        return f"{floor1(Decimal(value))}"
     if key in PCT:
-        return f"{round1(Decimal(value))}"
+        return f"{floor1(Decimal(value))}"
     return _plain(value)
 
 
@@ -166,6 +175,7 @@ def build(session: Session, period: Period, settings: Settings, now: datetime) -
         half=half,
         first_month=period.start.month,
         last_month=period.end.month,
+        hundred={"enterprises": data["hundred_plus_enterprises"], "funds": data["hundred_plus_funds"]},
         reports_submitted=data["reports_submitted"],
         reports_due=data["reports_due"],
         generated_at=now.astimezone(settings.zone),
@@ -186,6 +196,9 @@ def _used() -> tuple[str, ...]:
 def write_docx(markdown: str, path: Path) -> None:
     """Lay the Markdown out as Word: `#` the title, `##`/`###` headings, every other line a paragraph."""
     document = docx.Document()
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
     for line in markdown.splitlines():
         text = line.strip()
         if not text:

@@ -39,6 +39,8 @@ Value = Decimal | int | None
 # Categories of a dispute as the summary breaks them down (seed §四.2); anything unmapped counts as "other".
 DISPUTE_GROUPS = ("contract", "wage", "injury")
 EXEMPTION_KIND = "免交"
+# "百人以上企业帮困基金实现全覆盖": enterprises reporting at least this many employees.
+HUNDRED = 100
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,6 @@ def percent(numerator: Value, denominator: Value) -> Decimal | None:
 def floor1(value: Decimal | None) -> Decimal | None:
     """For "___%以上": never claim more than was reached."""
     return None if value is None else value.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-
-
-def round1(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def wan(value: Value) -> Decimal | None:
@@ -163,6 +161,8 @@ def stocks(session: Session, window: Window) -> dict[str, Value]:
         func.count(case((enrolled > 0, 1))),
         func.count(case((full, 1))),
         func.count(case((any_enrolment_answer, 1))),
+        func.count(case((col(report.employees) >= HUNDRED, 1))),
+        func.count(case((and_(col(report.employees) >= HUNDRED, col(report.has_hardship_fund).is_(True)), 1))),
     ).select_from(report)
     row = session.execute(_stock_join(query, window)).one()
     (
@@ -180,6 +180,8 @@ def stocks(session: Session, window: Window) -> dict[str, Value]:
         units,
         full_units,
         enrolment_known,
+        hundred,
+        hundred_funds,
     ) = row
     return {
         "reporting_enterprises": _int(reporting),
@@ -192,24 +194,24 @@ def stocks(session: Session, window: Window) -> dict[str, Value]:
         "mutual_aid_special": None if special is None else int(special),
         "mutual_aid_units": _known_count(units, enrolment_known),
         "mutual_aid_full_units": _known_count(full_units, enrolment_known),
+        "hundred_plus_enterprises": _int(hundred),
+        "hundred_plus_funds": _int(hundred_funds),
     }
 
 
 def flows(session: Session, window: Window) -> dict[str, Value]:
-    """Sums over the period's latest report revisions: festival visits, re-elections, reports filed."""
+    """Sums over the period's latest report revisions: festival visits and re-elections."""
     report = MonthlyReport
     row = session.execute(
         select(
-            func.count(),
             func.sum(report.festival_visited),
             func.sum(report.festival_amount),
             func.count(func.distinct(case((col(report.reelected_this_month).is_(True), report.enterprise_id)))),
             func.count(col(report.reelected_this_month)),
         ).where(_latest_in(window.first_month, window.last_month))
     ).one()
-    reports, visited, amount, reelected, reelected_known = row
+    visited, amount, reelected, reelected_known = row
     return {
-        "reports_submitted": _int(reports),
         "festival_visited_workers": None if visited is None else int(visited),
         "festival_condolence_amount": _money(amount),
         "unions_reelected": _known_count(reelected, reelected_known),
@@ -242,7 +244,8 @@ def cards(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
 
 
 def organisation(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
-    """组建率 = unionised ÷ enterprises that should have a union (roster, employees ≥ the configured minimum)."""
+    """组建率 = unionised ÷ enterprises that should have a union (roster, employees ≥ the configured minimum);
+    the reporting rate as `统计` states it (`storage.stats.coverage`: unions × months)."""
     should = func.count(case((col(Enterprise.employees) >= rules.formation_min_employees, 1)))
     unionised = func.count(
         case((and_(col(Enterprise.employees) >= rules.formation_min_employees, col(Enterprise.has_union)), 1))
@@ -250,15 +253,14 @@ def organisation(session: Session, window: Window, rules: Rules) -> dict[str, Va
     fund_base = func.count(
         case((and_(col(Enterprise.employees) >= rules.fund_min_employees, col(Enterprise.has_union)), 1))
     )
-    union_total = func.count(case((col(Enterprise.has_union), 1)))
-    should_n, unionised_n, fund_base_n, union_n = session.execute(
-        select(should, unionised, fund_base, union_total)
-    ).one()
+    should_n, unionised_n, fund_base_n = session.execute(select(should, unionised, fund_base)).one()
+    reporting = stats.coverage(session, stats.months_between(window.first_day, window.last_day))
     return {
         "enterprises_required": _int(should_n),
         "enterprises_unionised": _int(unionised_n),
         "fund_rate_base": _int(fund_base_n),
-        "reports_due": _int(union_n) * window.months,
+        "reports_due": reporting.due,
+        "reports_submitted": reporting.submitted,
     }
 
 

@@ -335,9 +335,9 @@ def _wan(value: Decimal) -> str:
     return str((value / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _pct(part: int, whole: int, floor: bool = False) -> str:
-    rounding = ROUND_DOWN if floor else ROUND_HALF_UP
-    return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=rounding))
+def _pct(part: int, whole: int) -> str:
+    """Rates are floored to one decimal: never claim more than was reached."""
+    return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_DOWN))
 
 
 def expected() -> dict[str, str]:
@@ -353,7 +353,7 @@ def expected() -> dict[str, str]:
     large = [r for r in REPORTS if r.latest and _in_h1(r.period) and employees[r.enterprise] >= 25]
     small = [r for r in REPORTS if r.latest and _in_h1(r.period) and employees[r.enterprise] < 25]
     return {
-        "组建率": _pct(unionised, len(ENTERPRISES), floor=True),
+        "组建率": _pct(unionised, len(ENTERPRISES)),
         "基金企业": str(funds),
         "基金组建率": _pct(funds, unionised),
         "基金总额": _wan(sum((s.get("hardship_fund_balance", Decimal(0)) for s in stock), Decimal(0))),
@@ -399,7 +399,7 @@ def expected() -> dict[str, str]:
         "人次": str(sum(w.workers for w in received)),
         "涉案金额": _wan(sum((Decimal(w.amount) for w in received if w.amount), Decimal(0))),
         "调处率": _pct(len(handled), len(received)),
-        "成功率": _pct(len(resolved), len(handled), floor=True),
+        "成功率": _pct(len(resolved), len(handled)),
         "计提企业": str(len({r.enterprise for r in large if (r.figures or {}).get("dues_accrued") is not None})),
         "计提": f"{sum(((r.figures or {}).get('dues_accrued', Decimal(0)) for r in large), Decimal(0)):.2f}",
         "上缴区总": f"{sum(((r.figures or {}).get('dues_remitted', Decimal(0)) for r in large), Decimal(0)):.2f}",
@@ -447,6 +447,7 @@ def test_every_data_figure_matches_the_seeded_rows(seeded: Database, files_setti
         f"已有{e['基金企业']}家企业建立了内部帮困基金，基金组建率占{e['基金组建率']}%，基金总额达到{e['基金总额']}万元"
         in text
     )
+    assert "1家百人以上企业中已有1家建立帮困基金" not in text and "百人以上企业帮困基金实现全覆盖" in text
     assert f"新增困难职工{e['新增困难职工']}人，发放临时困难救助金{e['救助金']}万元" in text
     assert f"在{e['服务点']}家企业设立职工服务点" in text
     assert f"共计慰问困难职工{e['慰问人数']}名，发放慰问金和慰问品2000.00元" in text
@@ -505,7 +506,7 @@ def test_reads_like_the_seed_with_words_restored(seeded: Database, files_setting
     assert "以青峙、蔚斗两个区域" in text
     assert "宁波逸盛石化有限公司、宁波新桥化工有限公司、宁波侨泰兴纺织有限公司和宁波腾龙精线有限公司等" in text
     assert "## 七、下半年工作计划\n\n【待填：下半年工作计划】" in text
-    assert "调处率 = 本期调处完毕的预警案件数" in text and "成功率 = 本期成功化解的案件数" in text
+    assert "调处率 = 本期接待的预警案件中已调处完毕" in text and "成功率 = 其中成功化解的件数 ÷ 调处完毕的件数" in text
     assert "组建率 = 已建会企业数 ÷ 应建会企业数" in text
     assert "统计期间：2024年上半年（2024-01-01至2024-06-30）" in text
 
@@ -517,6 +518,7 @@ def test_figures_nobody_can_know_are_marked_never_zero(db: Database, files_setti
     assert "上半年新建企业工会【待填：新建企业工会数】家" in made.markdown
     assert "调处率【待填：调处率】%" in made.markdown
     assert "联系特约服务商户【待填：特约服务商户数】家" in made.markdown
+    assert "百人以上企业帮困基金建设继续推进" in made.markdown
     assert "新建企业工会数" in made.missing and "退休参保人数" in made.missing
     assert made.missing.index("表彰示范企业工会数") < made.missing.index("下半年工作计划")
 
