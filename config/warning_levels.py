@@ -124,5 +124,5 @@ def parse_rules(text: str) -> LevelRules:
 
 @lru_cache(maxsize=1)
 def level_rules() -> LevelRules:
-    """Read once; a malformed file stops the service at start-up (the composition reads it when built)."""
+    """Read once; `handlers.dispute_warning` reads it on import, so a malformed file stops the service at start-up."""
     return parse_rules(LEVELS_FILE.read_text(encoding="utf-8"))

@@ -113,6 +113,7 @@ def _alert(ctx: Context, warning: DisputeWarning, member: Member) -> None:
 
 
 hooks: dict[str, Hooks] = {FORM_ID: Hooks(on_submit=_on_submit, summary=_summary)}
+level_rules()  # read now: a malformed rules file stops the service at start-up, not at the first warning
 
 
 # -- the case -------------------------------------------------------------------------------------------------

@@ -369,6 +369,17 @@ def test_photos_are_fetched_into_encrypted_files_and_linked_for_staff_only(
     assert "/files/" not in warner.say(f"查看 {number}")
 
 
+def test_a_long_case_is_shown_in_pages_that_fit_wechat(warner: Chat, staff: Chat) -> None:
+    file_until_summary(warner)
+    long_story = "职工反映车间连续加班未付加班费，" * 31
+    warner.dialogue([("修改 6", "起因和经过"), (long_story[:500], "请核对")])
+    number = receipt_of(warner.say("确认"))
+    first = staff.say(f"查看 {number}")
+    assert len(first.encode()) <= 2000 and "回复“更多”查看下一页" in first
+    rest = staff.say("更多")
+    assert len(rest.encode()) <= 2000 and "可办理：“签收" in first + rest
+
+
 def test_a_warner_typing_a_verb_inside_the_form_is_answering_the_form(warner: Chat, db: Database) -> None:
     file_until_summary(warner)
     warner.dialogue([("修改 9", "已采取了哪些措施"), ("核实情况后已向老板反映", "请核对")])
