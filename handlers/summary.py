@@ -69,13 +69,13 @@ def staff_data(ctx: Context) -> str:
     today = ctx.local_now.date()
     words = _arguments(ctx).split(maxsplit=1)
     if not words:
-        period = current_half(today)
-        entered = figures.figures_for(ctx.session, figures.period_code(period.start, period.end))
-        specs = work_summary.summary_config().staff_figures
-        return ctx.render("summary/data_list.j2", period=period, specs=specs, entered=entered)
+        return _listing(ctx, current_half(today))
     found = work_summary.staff_spec(words[0])
     if found is None:
-        return ctx.render("summary/data_unknown.j2", word=words[0])
+        try:
+            return _listing(ctx, parse_period(_arguments(ctx), today=today))
+        except ParseError:
+            return ctx.render("summary/data_unknown.j2", word=words[0])
     key, spec = found
     if len(words) < 2:
         return ctx.render("summary/data_usage.j2", label=spec.label, spec=spec)
@@ -88,6 +88,13 @@ def staff_data(ctx: Context) -> str:
     code = figures.period_code(period.start, period.end)
     figures.set_figure(ctx.session, key, code, value, spec.unit, ctx.openid, ctx.now)
     return ctx.render("summary/data_saved.j2", spec=spec, value=value, period=period)
+
+
+def _listing(ctx: Context, period: Period) -> str:
+    """Every staff figure of `period`: entered (with its value) or still missing."""
+    entered = figures.figures_for(ctx.session, figures.period_code(period.start, period.end))
+    specs = work_summary.summary_config().staff_figures
+    return ctx.render("summary/data_list.j2", period=period, specs=specs, entered=entered)
 
 
 def _split_period(spec: work_summary.StaffFigureSpec, rest: str) -> tuple[str, str]:

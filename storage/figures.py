@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import StaffFigure
@@ -28,16 +29,25 @@ def period_code(start: date, end: date) -> str:
 
 def set_figure(session: Session, key: str, period: str, value: str, unit: str, set_by: str, now: datetime) -> bool:
     """Store or replace a figure; True when the stored value changed (setting it again is harmless)."""
-    row = session.exec(select(StaffFigure).where(StaffFigure.key == key, StaffFigure.period == period)).first()
-    if row is not None and row.value == value and row.unit == unit:
-        return False
+    row = _find(session, key, period)
     if row is None:
-        row = StaffFigure(key=key, period=period, value=value, unit=unit, set_by=set_by, set_at=now)
-    else:
-        row.value, row.unit, row.set_by, row.set_at = value, unit, set_by, now
+        try:
+            with session.begin_nested():
+                session.add(StaffFigure(key=key, period=period, value=value, unit=unit, set_by=set_by, set_at=now))
+            return True
+        except IntegrityError:
+            row = _find(session, key, period)  # two staff entered it at once: the later value wins
+            assert row is not None
+    if row.value == value and row.unit == unit:
+        return False
+    row.value, row.unit, row.set_by, row.set_at = value, unit, set_by, now
     session.add(row)
     session.flush()
     return True
+
+
+def _find(session: Session, key: str, period: str) -> StaffFigure | None:
+    return session.exec(select(StaffFigure).where(StaffFigure.key == key, StaffFigure.period == period)).first()
 
 
 def figures_for(session: Session, period: str) -> dict[str, str]:

@@ -694,6 +694,8 @@ def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:
     )
     listing = chat.say("数据")
     assert "需人工填写的数据" in listing and "✗ 表彰示范企业工会数：未填" in listing
+    earlier = chat.say("数据 2024年上半年")
+    assert "2024年上半年需人工填写的数据" in earlier and "✓ 退休参保人数：1200人" in earlier
     with seeded.transaction() as session:
         stored = figures.figures_for(session, "2024H1")
     assert stored["mutual_aid_retired"] == "1200" and stored["new_unions"] == "7"
