@@ -26,7 +26,7 @@ from storage.models import (
     WechatUser,
 )
 
-CHUNK = 500  # rows per INSERT: 8 parameters each stays far below SQLite's variable limit
+CHUNK = 500  # keys per IN (...) list
 
 
 def _reachable() -> Any:
@@ -110,18 +110,18 @@ def mark_escalated(session: Session, warning_ids: Iterable[int], now: datetime) 
 
 
 def queue(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert outbox rows, skipping keys that exist; returns the keys actually queued by this call."""
+    """Insert outbox rows, skipping keys that exist; returns the keys actually queued by this call.
+
+    One Core executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") compiled once.
+    """
+    if not rows:
+        return set()
+    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    queued: set[str] = set()
-    for start in range(0, len(rows), CHUNK):
-        statement = (
-            insert(OutboxMessage)
-            .values(list(rows[start : start + CHUNK]))
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(col(OutboxMessage.idempotency_key))
-        )
-        queued.update(session.execute(statement).scalars())
-    return queued
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
+    )
+    return set(session.connection().execute(statement, list(rows)).scalars())
 
 
 def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
