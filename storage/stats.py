@@ -106,32 +106,31 @@ class ReportTotals:
 
 
 def report_totals(session: Session, first: str, last: str) -> ReportTotals:
-    flow_columns = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in FLOWS]
-    flows = session.execute(columns_select(func.count(), *flow_columns).where(_latest_in(first, last))).one()
-    last_month = (
-        select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.max(MonthlyReport.period).label("period"))
+    """One indexed pass for a single month (its rows are also the period end); a second for longer periods."""
+    sums = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in (*FLOWS, *STOCKS)]
+    row = session.execute(columns_select(func.count(), *sums).where(_latest_in(first, last))).one()
+    values = [_number(value) for value in row[1:]]
+    flows = dict(zip(FLOWS, values[: len(FLOWS)], strict=True))
+    if first == last:
+        stocks = dict(zip(STOCKS, values[len(FLOWS) :], strict=True))
+        return ReportTotals(reports=int(row[0]), enterprises=int(row[0]), flows=flows, stocks=stocks)
+    enterprises, stocks = _period_end_stocks(session, first, last)
+    return ReportTotals(reports=int(row[0]), enterprises=enterprises, flows=flows, stocks=stocks)
+
+
+def _period_end_stocks(session: Session, first: str, last: str) -> tuple[int, dict[str, Decimal]]:
+    """Each enterprise's last report in the range (window function: one scan, no self-join)."""
+    rank = func.row_number().over(
+        partition_by=col(MonthlyReport.enterprise_id), order_by=col(MonthlyReport.period).desc()
+    )
+    ranked = (
+        columns_select(*(getattr(MonthlyReport, name) for name in STOCKS), rank.label("rank"))
         .where(_latest_in(first, last))
-        .group_by(col(MonthlyReport.enterprise_id))
         .subquery()
     )
-    stock_columns = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in STOCKS]
-    stocks = session.execute(
-        columns_select(func.count(), *stock_columns)
-        .join(
-            last_month,
-            and_(
-                col(MonthlyReport.enterprise_id) == last_month.c.enterprise_id,
-                col(MonthlyReport.period) == last_month.c.period,
-            ),
-        )
-        .where(col(MonthlyReport.is_latest) == true())
-    ).one()
-    return ReportTotals(
-        reports=int(flows[0]),
-        enterprises=int(stocks[0]),
-        flows={name: _number(value) for name, value in zip(FLOWS, flows[1:], strict=True)},
-        stocks={name: _number(value) for name, value in zip(STOCKS, stocks[1:], strict=True)},
-    )
+    sums = [func.coalesce(func.sum(ranked.c[name]), 0) for name in STOCKS]
+    row = session.execute(columns_select(func.count(), *sums).where(ranked.c.rank == 1)).one()
+    return int(row[0]), {name: _number(value) for name, value in zip(STOCKS, row[1:], strict=True)}
 
 
 @dataclass(frozen=True)
@@ -171,25 +170,20 @@ class Missing:
     chairs: list[str] = field(default_factory=list)
 
 
-def _reported_counts(first: str, last: str) -> Any:
-    return (
-        select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.count().label("reported"))
-        .where(_latest_in(first, last))
-        .group_by(col(MonthlyReport.enterprise_id))
-        .subquery()
-    )
+def _misses(months: Sequence[str]) -> ColumnElement[bool]:
+    """An enterprise with a union lacking a latest report for some month (index probes per enterprise)."""
+    own = and_(col(MonthlyReport.enterprise_id) == col(Enterprise.id), _latest_in(months[0], months[-1]))
+    if len(months) == 1:
+        lacking: ColumnElement[bool] = ~exists().where(own)
+    else:
+        lacking = select(func.count()).where(own).scalar_subquery() < len(months)
+    return and_(col(Enterprise.has_union) == true(), lacking)
 
 
 def missing_count(session: Session, months: Sequence[str]) -> int:
     if not months:
         return 0
-    reported = _reported_counts(months[0], months[-1])
-    query = (
-        select(func.count())
-        .select_from(Enterprise)
-        .outerjoin(reported, reported.c.enterprise_id == col(Enterprise.id))
-        .where(col(Enterprise.has_union) == true(), func.coalesce(reported.c.reported, 0) < len(months))
-    )
+    query = select(func.count()).select_from(Enterprise).where(_misses(months))
     return int(session.exec(query).one())
 
 
@@ -197,11 +191,9 @@ def missing_reports(session: Session, months: Sequence[str], limit: int) -> list
     """The first `limit` enterprises by name that miss a month; their months and chairs for those few only."""
     if not months:
         return []
-    reported = _reported_counts(months[0], months[-1])
     rows = session.exec(
         select(col(Enterprise.id), col(Enterprise.name))
-        .outerjoin(reported, reported.c.enterprise_id == col(Enterprise.id))
-        .where(col(Enterprise.has_union) == true(), func.coalesce(reported.c.reported, 0) < len(months))
+        .where(_misses(months))
         .order_by(col(Enterprise.name), col(Enterprise.id))
         .limit(limit)
     ).all()
