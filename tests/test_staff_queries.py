@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from bot.calendar import shift
 from bot.fake_wechat import FakeWechatServer
 from config.settings import Settings
+from storage import stats
 from storage.db import Database
 from storage.models import AuditLog
 from tests import staff_factories as f
@@ -199,7 +205,7 @@ def test_a_long_missing_list_is_paged(staff: Chat, db: Database) -> None:
         assert len(pages[-1].encode()) <= 2000
     text = "\n".join(pages)
     assert all(f"主席{i:02d}" in text for i in range(80))
-    assert "没有更多" in staff.say("更多") or "更多" in staff.last
+    assert staff.say("更多") == "没有更多内容了。"
 
 
 def test_open_warnings_and_a_named_state(staff: Chat, db: Database, settings: Settings) -> None:
@@ -311,3 +317,23 @@ def test_export_applications_are_masked_and_bad_kinds_explained(
     assert not any("尿毒症" in cell for cell in cells)
     assert "请这样发：导出 月报" in staff.say("导出 工资")
     assert "没看懂统计期间" in staff.say("导出 月报 很久以前")
+
+
+@given(st.dates(date(2000, 1, 1), date(2040, 12, 31)), st.integers(0, 400))
+def test_months_between_are_consecutive_and_inclusive(start: date, days: int) -> None:
+    end = start + timedelta(days=days)
+    months = stats.months_between(start, end)
+    assert months[0] == f"{start.year:04d}-{start.month:02d}"
+    assert months[-1] == f"{end.year:04d}-{end.month:02d}"
+    assert len(months) == (end.year - start.year) * 12 + end.month - start.month + 1
+    assert all(shift(a, 1) == b for a, b in itertools.pairwise(months))
+
+
+@given(st.integers(1, 10**7), st.data())
+def test_rates_are_floored_never_rounded_up(whole: int, data: st.DataObject) -> None:
+    part = data.draw(st.integers(0, whole))
+    shown = stats.rate(part, whole)
+    assert shown is not None
+    exact = Fraction(part * 100, whole)
+    assert shown <= exact < shown + Decimal("0.1")
+    assert stats.rate(part, 0) is None
