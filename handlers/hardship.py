@@ -197,6 +197,7 @@ def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
         window=window,
         events=cases.events(ctx.session, row),
         links=links_out,
+        lost=media.lost(ctx.session, _owner(row)) if staff else 0,
         photos=len(row.photos),
         yuan=_yuan,
         state_name=lambda state: _state_name(ctx, state),

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import func, literal
 from sqlmodel import Session, col, select
 
 from storage import crypto
-from storage.models import StoredFile
+from storage.models import OutboxMessage, OutboxStatus, StoredFile
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,15 @@ def stored(
 
 def files_of(session: Session, owner: str) -> list[StoredFile]:
     return list(session.exec(select(StoredFile).where(StoredFile.owner == owner).order_by(col(StoredFile.id))).all())
+
+
+def lost(session: Session, owner: str) -> int:
+    """Photos of `owner` WeChat would no longer give us (expired or invalid media id): their fetch failed."""
+    fetch = col(OutboxMessage.idempotency_key) == literal("media:") + col(StoredFile.media_id)
+    query = (
+        select(func.count())
+        .select_from(StoredFile)
+        .join(OutboxMessage, fetch)
+        .where(StoredFile.owner == owner, col(StoredFile.path).is_(None), OutboxMessage.status == OutboxStatus.FAILED)
+    )
+    return int(session.exec(query).one())

@@ -346,3 +346,18 @@ def test_a_stopping_field_is_checked_when_the_form_loads(position: int, stop_if:
     with pytest.raises(FormError) as raised:
         parse_form(data, "hardship.yaml")
     assert message in str(raised.value)
+
+
+def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Database, clock: Clock) -> None:
+    clock.now = utcnow()
+    chair = Chat(svc.wechat, "chair-1")
+    file_application(chair, photos=("expired-sign", "m-bill"))
+    chair.say("确认")
+    svc.services.outbox.drain()
+    [row] = rows(db)
+    with db.transaction() as session:
+        fetches = {m.payload["media_id"]: m for m in session.exec(select(OutboxMessage)) if m.kind == "media"}
+    assert fetches["expired-sign"].status == "failed" and fetches["expired-sign"].errcode == 40007
+    assert fetches["m-bill"].status == "sent"
+    view = Chat(svc.wechat, "staff-1").say(f"查看 {row.receipt}")
+    assert "1 张照片已无法从微信取回" in view and view.count("/files/media/") == 1
