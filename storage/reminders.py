@@ -76,7 +76,8 @@ def recipients(session: Session, role: Role) -> list[Recipient]:
 
 
 def open_warnings(session: Session) -> list[OpenWarning]:
-    """Submitted warnings nobody has acknowledged; only the fields an alert may carry."""
+    """Submitted warnings nobody has acknowledged; only the fields an alert may carry (and a known level, so one
+    malformed row cannot stop every other escalation)."""
     query = (
         sa_select(
             col(DisputeWarning.id),
@@ -88,7 +89,11 @@ def open_warnings(session: Session) -> list[OpenWarning]:
             col(DisputeWarning.created_at),
         )
         .outerjoin(Enterprise, col(Enterprise.id) == col(DisputeWarning.enterprise_id))
-        .where(col(DisputeWarning.state) == WarningState.SUBMITTED, col(DisputeWarning.acknowledged_at).is_(None))
+        .where(
+            col(DisputeWarning.state) == WarningState.SUBMITTED,
+            col(DisputeWarning.acknowledged_at).is_(None),
+            col(DisputeWarning.level).in_([level.value for level in WarningLevel]),
+        )
         .order_by(col(DisputeWarning.id))
     )
     return [

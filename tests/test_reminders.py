@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.fake_wechat import FakeWechatServer
 from bot.reminder_job import plan_and_queue
-from bot.reminders import Calendar, after, report_steps
+from bot.reminders import Calendar, Facts, OpenWarning, Recipient, UnreportedChair, after, plan, report_steps
 from config.reminders import Delay, reminders_config
 from config.settings import Settings
 from storage.db import Database
@@ -127,6 +127,22 @@ def test_working_days_end_on_a_weekday_at_least_that_many_days_later(start: date
 )
 def test_quiet_hours(hour: int, minute: int, quiet: bool) -> None:
     assert CALENDAR.is_quiet(at(3, hour, minute)) is quiet
+
+
+def test_the_planner_holds_reports_at_night_but_not_a_major_escalation() -> None:
+    chair = UnreportedChair("2026-11", "chair-x", "某企业", None)
+    staff = [Recipient("staff-x", at(2, 22, 50))]
+    major = OpenWarning(1, "YJ-9", None, WarningLevel.MAJOR, "欠薪", 12, at(2, 22))
+    general = OpenWarning(2, "YJ-10", None, WarningLevel.GENERAL, "欠薪", 12, at(1, 9))
+    facts = Facts(chairs=[chair], warnings=[major, general], staff=staff)
+    night = plan(at(2, 23), CALENDAR, facts)
+    assert [(item.key, item.in_window) for item in night] == [("escalate:1:staff:staff-x", True)]
+    morning = [item.key for item in plan(at(3, 8), CALENDAR, facts)]
+    assert morning == [
+        "remind:2026-11:opens:chair-x",
+        "escalate:1:staff:staff-x",
+        "escalate:2:staff:staff-x",
+    ]
 
 
 # -- Through the database and the outbox ----------------------------------------------------------------------
