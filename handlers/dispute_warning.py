@@ -161,7 +161,7 @@ def _day(ctx: Context, warning: DisputeWarning) -> int | None:
 def case_command(ctx: Context) -> str:
     command = _command(ctx)
     assert command is not None and command.receipt is not None
-    warning = warnings.by_receipt(ctx.session, command.receipt)
+    warning = warnings.by_receipt(ctx.session, command.receipt, lock=command.verb is not Verb.VIEW)
     if warning is None:
         return ctx.render("dispute_warning/not_found.j2", receipt=command.receipt)
     member = ctx.member

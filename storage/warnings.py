@@ -101,8 +101,10 @@ def _event(
     return event
 
 
-def by_receipt(session: Session, receipt: str) -> DisputeWarning | None:
-    return session.exec(select(DisputeWarning).where(DisputeWarning.receipt == receipt)).first()
+def by_receipt(session: Session, receipt: str, *, lock: bool = False) -> DisputeWarning | None:
+    """`lock` holds the row until commit, so two staff acting on one case at once are served one after the other."""
+    query = select(DisputeWarning).where(DisputeWarning.receipt == receipt)
+    return session.exec(query.with_for_update() if lock else query).first()
 
 
 def enterprise_name(session: Session, warning: DisputeWarning) -> str:

@@ -12,6 +12,8 @@ from sqlmodel import col, select
 
 from bot.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
 from config.settings import Settings
+from config.warning_levels import assess, level_rules
+from storage import warnings
 from storage.db import Database, utcnow
 from storage.models import CaseEvent, DisputeWarning, Member, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll
@@ -398,3 +400,15 @@ def test_off_duty_and_inactive_staff_are_not_alerted(
     svc.services.outbox.drain()
     assert [call.path for call in fake.state.sent("staff-1")] == [TEMPLATE_SEND_PATH]
     assert fake.state.sent("staff-2") == [] and fake.state.sent("staff-3") == []
+
+
+def test_recording_the_same_submission_twice_keeps_one_case(warner: Chat, db: Database, settings: Settings) -> None:
+    file_until_summary(warner, workers="12")
+    warner.say("确认")
+    with db.transaction() as session:
+        [record] = session.exec(select(Submission)).all()
+        assessment = assess(level_rules(), warnings.facts(record.answers))
+        again, created = warnings.record_warning(session, record, assessment, ["x"], settings.zone)
+    [warning] = warnings_in(db)
+    assert created is False and again.id == warning.id and warning.level_reasons == ["涉及职工 12 人（10 人及以上）"]
+    assert len(events_of(db, warning.id)) == 1
