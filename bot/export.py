@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import and_, true
+from sqlalchemy import ColumnElement, and_, func, true
 from sqlmodel import Session, col, select
 
 from bot import render
@@ -112,13 +112,30 @@ def _no_extra(_record: Any, key: str) -> Any:
     raise KeyError(f"unknown export column {key!r}")
 
 
+def _scope(kind: ExportKind, period: Period, zone: ZoneInfo) -> tuple[Any, ColumnElement[bool]]:
+    """The table an export reads and which of its rows belong to the period."""
+    if kind is ExportKind.REPORTS:
+        months = months_between(period.start, period.end)
+        latest = col(MonthlyReport.is_latest) == true()
+        return MonthlyReport, and_(col(MonthlyReport.period).between(months[0], months[-1]), latest)
+    start, end = window(period, zone)
+    model = DisputeWarning if kind is ExportKind.WARNINGS else HardshipApplication
+    return model, and_(col(model.created_at) >= start, col(model.created_at) < end)
+
+
+def count_rows(session: Session, kind: ExportKind, period: Period, zone: ZoneInfo) -> int:
+    """Asked first, so a chat export too large to build within a reply can be refused."""
+    model, where = _scope(kind, period, zone)
+    return int(session.exec(select(func.count()).select_from(model).where(where)).one())
+
+
 def report_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
     """Latest revisions of the period's months, by month then credit code."""
-    months = months_between(period.start, period.end)
+    _model, where = _scope(ExportKind.REPORTS, period, zone)
     rows = session.exec(
         select(MonthlyReport, Enterprise.name, Enterprise.credit_code)
         .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-        .where(col(MonthlyReport.period).between(months[0], months[-1]), col(MonthlyReport.is_latest) == true())
+        .where(where)
         .order_by(col(MonthlyReport.period), col(Enterprise.credit_code))
     ).all()
     return _table(ExportKind.REPORTS, [(r, n, c) for r, n, c in rows], zone, _no_extra)
@@ -126,11 +143,11 @@ def report_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
 
 def warning_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
     """Warnings reported in the period."""
-    start, end = window(period, zone)
+    _model, where = _scope(ExportKind.WARNINGS, period, zone)
     rows = session.exec(
         select(DisputeWarning, Enterprise.name, Enterprise.credit_code)
         .outerjoin(Enterprise, col(Enterprise.id) == col(DisputeWarning.enterprise_id))
-        .where(and_(col(DisputeWarning.created_at) >= start, col(DisputeWarning.created_at) < end))
+        .where(where)
         .order_by(col(DisputeWarning.created_at), col(DisputeWarning.id))
     ).all()
     return _table(ExportKind.WARNINGS, [(w, n or "", c or "") for w, n, c in rows], zone, _no_extra)
@@ -138,11 +155,11 @@ def warning_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
 
 def application_table(session: Session, period: Period, zone: ZoneInfo, data_key: str | None) -> Table:
     """Applications made in the period; `data_key` given means full ID numbers (admins only, audited)."""
-    start, end = window(period, zone)
+    _model, where = _scope(ExportKind.APPLICATIONS, period, zone)
     rows = session.exec(
         select(HardshipApplication, Enterprise.name, Enterprise.credit_code)
         .join(Enterprise, col(Enterprise.id) == col(HardshipApplication.enterprise_id))
-        .where(and_(col(HardshipApplication.created_at) >= start, col(HardshipApplication.created_at) < end))
+        .where(where)
         .order_by(col(HardshipApplication.created_at), col(HardshipApplication.id))
     ).all()
 

@@ -27,6 +27,8 @@ STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 LIST_LIMIT = 200
 MEDIATION_DAYS = 15
 REPORT_HISTORY = 6
+# Larger exports take longer than a chat reply may; the CLI (`unionbot export`) has no limit.
+CHAT_EXPORT_ROWS = 50_000
 # What staff type after `预警`, and the states each word means.
 WARNING_STATE_WORDS: dict[str, tuple[str, ...]] = {
     "已上报": (WarningState.SUBMITTED,),
@@ -241,6 +243,9 @@ def export_link(ctx: Context) -> str:
     if isinstance(read, str):
         return read
     period, default = read
+    rows = export.count_rows(ctx.session, kind, period, ctx.settings.zone)
+    if rows > CHAT_EXPORT_ROWS:
+        return ctx.render("staff/export_too_large.j2", kind=kind.value, period=period, rows=rows)
     table = export.build(ctx.session, kind, period, ctx.settings.zone)
     data = export.encode(table, export.ExportFormat.XLSX)
     path = export.save_encrypted(ctx.settings.files_dir, ctx.settings.data_key, kind, export.ExportFormat.XLSX, data)

@@ -337,3 +337,16 @@ def test_rates_are_floored_never_rounded_up(whole: int, data: st.DataObject) -> 
     exact = Fraction(part * 100, whole)
     assert shown <= exact < shown + Decimal("0.1")
     assert stats.rate(part, 0) is None
+
+
+def test_an_export_too_large_for_a_chat_is_refused(
+    staff: Chat, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_figures(db, settings)
+    monkeypatch.setattr("handlers.staff_queries.CHAT_EXPORT_ROWS", 2)
+    reply = staff.say("导出 月报 2026年下半年")
+    assert "月报数据（2026年下半年）共 3 条，太多了" in reply
+    assert "unionbot export reports" in reply
+    assert "http" not in reply
+    with db.transaction() as s:
+        assert s.exec(select(AuditLog)).all() == []
