@@ -16,6 +16,7 @@ from storage.models import WarningLevel
 from storage.models import WarningState as S
 
 MEDIATION_DAYS = 15  # 劳动争议调解仲裁法 Art. 14: unresolved after 15 days, the parties may go to arbitration
+MAX_NOTE = 300  # characters: the note travels on to the reporter inside one 2,000-byte message
 REFERRAL_PREFIXES = ("转", "移交")  # `未化解 W12 转仲裁` hands the case on rather than leaving it failed
 
 
@@ -100,7 +101,7 @@ _COMMAND = re.compile(rf"^\s*(?P<verb>{_VERBS})\s*(?P<receipt>[WwＷｗ]\s*\d+)?
 
 
 def parse_command(text: str) -> Command | None:
-    """`签收 W12`, `签收w12`, `签收 Ｗ１２`; None when the text does not start with a verb. The note is kept as typed."""
+    """`签收 W12`, `签收w12`, `签收 Ｗ１２`; None unless the text starts with a verb. The note is kept as typed."""
     found = _COMMAND.match(text)
     if found is None:
         return None

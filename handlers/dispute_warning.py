@@ -16,6 +16,7 @@ from bot.dialog.forms import Form
 from bot.dispatch import Context, Router
 from bot.notify import notify
 from bot.warning_rules import (
+    MAX_NOTE,
     MEDIATION_DAYS,
     MOVES,
     Command,
@@ -172,6 +173,8 @@ def case_command(ctx: Context) -> str:
     if member is None or not _is_staff(member):
         reporter = _may_view(member, warning)
         return ctx.render("dispute_warning/refused.j2", verb=command.verb, receipt=warning.receipt, reporter=reporter)
+    if len(command.rest) > MAX_NOTE:
+        return ctx.render("dispute_warning/note_too_long.j2", limit=MAX_NOTE, length=len(command.rest))
     if command.verb is Verb.RELEVEL:
         return _relevel(ctx, warning, member, command.rest)
     return _move(ctx, warning, member, command)

@@ -295,6 +295,7 @@ def test_an_invalid_move_names_the_current_state_and_what_is_possible(warner: Ch
     assert f"{number} 当前状态为“已上报”，不能“核实”" in reply
     assert f"现在可以：“签收 {number}”、“不属实 {number}”" in reply
     assert "不能“化解”" in staff.say(f"化解 {number} 已解决")
+    assert "最多 300 个字，您写了 301 个字" in staff.say(f"不属实 {number} " + "误" * 301)
     staff.say(f"不属实 {number} 经核实为误传")
     assert "现在可以：“结案" in staff.say(f"签收 {number}")
     assert "没有找到预警 W9999" in staff.say("签收 W9999")
