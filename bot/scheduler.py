@@ -18,7 +18,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.reminder_job import plan_and_queue
+from bot import digest
+from bot.reminder_job import calendar_for, plan_and_queue
 from config.reminders import reminders_config
 from config.settings import Settings
 from storage.db import Database, utcnow
@@ -79,6 +80,14 @@ class LeaderLock:
             self._connection = None
 
 
+def monthly_digest(db: Database, settings: Settings, now: datetime) -> int:
+    """The staff digest (`bot/digest.py`), held like the report reminders until quiet hours end."""
+    if calendar_for(settings).is_quiet(now):
+        return 0
+    with db.transaction() as session:
+        return digest.send_monthly_digest(session, settings, now)
+
+
 class Scheduler:
     """A BackgroundScheduler ticking every `scheduler_interval_seconds`; the first tick runs at start (catch-up)."""
 
@@ -88,7 +97,7 @@ class Scheduler:
         self._clock = clock
         self.leader = LeaderLock(db)
         reminders_config()  # a broken config/reminders.yaml stops start-up here, not at the first tick
-        self._jobs: list[Callable[[Database, Settings, datetime], int]] = [plan_and_queue]
+        self._jobs: list[Callable[[Database, Settings, datetime], int]] = [plan_and_queue, monthly_digest]
         self._background = BackgroundScheduler(timezone=UTC)
 
     def tick(self) -> int:

@@ -19,8 +19,14 @@ from storage.models import Enterprise, OutboxMessage
 from tests.conftest import enroll, make_settings
 from tests.harness import running_service
 
+
+def at_local(day: int, hour: int, minute: int) -> datetime:
+    """A wall-clock moment in Ningbo in December 2026, as UTC."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
 # 09:00 in Ningbo on 1 December 2026: the November report opens.
-OPENING = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+OPENING = at_local(1, 9, 0)
 CHAIRS = ("chair-a", "chair-b", "chair-c")
 
 
@@ -129,3 +135,20 @@ def test_one_leader_on_postgresql_and_another_takes_over_when_it_dies(
     finally:
         first.shutdown()
         second.shutdown()
+
+
+def test_the_leader_also_sends_the_staff_digest_after_quiet_hours(chairs: Database, settings: Settings) -> None:
+    moments = iter([at_local(11, 22, 30), at_local(12, 8, 0), at_local(12, 9, 0)])
+    scheduler = Scheduler(Database(settings.database_url), settings, clock=lambda: next(moments))
+    try:
+        assert scheduler.tick() == 0
+        scheduler.tick()
+        assert scheduler.tick() == 0
+    finally:
+        scheduler.shutdown()
+    keys = queued(chairs)
+    assert "digest:2026-11:staff-1" in keys
+    assert "remind:2026-11:overdue-list:staff-1" in keys
+    assert [key for key in keys if key.startswith("remind:2026-11:overdue-1:")] == [
+        f"remind:2026-11:overdue-1:{openid}" for openid in CHAIRS
+    ]
