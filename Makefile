@@ -25,5 +25,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# The benchmark (bench/): load, scale and memory, written to bench/results/latest.md. Never part of `make test`.
+# Needs PostgreSQL on 127.0.0.1:5432 (trust auth; UNIONBOT_BENCH_PG_URL to change) and taskset.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
 clean:
 	rm -rf $(VENV) var

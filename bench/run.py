@@ -1,0 +1,570 @@
+"""`make bench` / `make bench-quick`: every scenario, one Markdown table in bench/results/.
+
+The service runs in its own process pinned to CPU 1 (`taskset`), the generator and the WeChat stand-in on CPU 0.
+Throughput is reported as a ratio of the baseline app's (bench/baseline_app.py) measured in the same run, since
+absolute numbers move with whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
+
+from bench import scale
+from bench.load import Pool, Report, StormResult, Target, User, closed_loop, open_loop, openids, retry_storm, script_for
+from bench.script import Turn, preferred_walk
+from bench.seed_data import seed_scale, seed_users
+from bot.fake_wechat import FakeWechatServer
+from config.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+RAW = RESULTS / "raw"
+VENV_BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("UNIONBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_DATABASE = "unionbot_bench"
+TOKEN = "unionbot-bench-token"
+APPID = "wx00000000bench000"
+SECRET = "unionbot-bench-secret"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+SERVER_CPU = "1"
+GENERATOR_CPU = 0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    users: int
+    pool: int
+    storm_users: int
+    closed_seconds: float
+    open_seconds: float
+    enterprises: int
+    deliver_seconds: float
+
+
+FULL = Sizes(
+    users=50, pool=3000, storm_users=20, closed_seconds=15, open_seconds=15, enterprises=100_000, deliver_seconds=20
+)
+QUICK = Sizes(
+    users=10, pool=600, storm_users=5, closed_seconds=4, open_seconds=4, enterprises=10_000, deliver_seconds=5
+)
+
+
+@dataclass
+class Row:
+    """One line of the load table."""
+
+    scenario: str
+    report: Report
+    baseline: float | None = None  # the baseline's msg/s to divide by
+    rss_mb: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.report.per_second / self.baseline if self.baseline else None
+
+
+@dataclass
+class Results:
+    started: datetime
+    quick: bool
+    rows: list[Row] = field(default_factory=list)
+    storms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scale: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    form: str = "demo"
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+# -- databases -----------------------------------------------------------------------------------------------
+
+
+def pg_url() -> str:
+    return make_url(PG_ADMIN_URL).set(database=PG_DATABASE).render_as_string(hide_password=False)
+
+
+def _pg_admin(statement: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def fresh_database(kind: str, name: str) -> Iterator[str]:
+    """A migrated, empty database of our own; PostgreSQL's is dropped afterwards."""
+    if kind == "sqlite":
+        path = RAW / f"{name}.sqlite3"
+        for leftover in RAW.glob(f"{name}.sqlite3*"):
+            leftover.unlink()
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{PG_DATABASE}"')
+    try:
+        url = pg_url()
+        upgrade(url)
+        yield url
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+
+
+def count(url: str, sql: str, **params: Any) -> int:
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            return int(connection.execute(text(sql), params).scalar_one())
+    finally:
+        db.dispose()
+
+
+# -- servers -------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}; see {log_path}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not listen on {port} within 60 s; see {log_path}")
+
+
+def service_env(url: str, fake: str, aes_key: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNIONBOT_")}
+    env.update(
+        UNIONBOT_DATABASE_URL=url,
+        UNIONBOT_WECHAT_TOKEN=TOKEN,
+        UNIONBOT_WECHAT_APPID=APPID,
+        UNIONBOT_WECHAT_SECRET=SECRET,
+        UNIONBOT_WECHAT_API_BASE=fake,
+        UNIONBOT_FILES_DIR=str(RAW / "files"),
+    )
+    if aes_key:
+        env["UNIONBOT_WECHAT_AES_KEY"] = aes_key
+    return env
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def worker_pids(self) -> list[int]:
+        """The processes that answer requests: the children with --workers > 1, else the process itself."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        workers = [int(pid) for pid in children if "multiprocessing" not in _cmdline(int(pid))]
+        return workers or [self.process.pid]
+
+    def rss_mb(self) -> float:
+        """The largest resident size among the workers (VmRSS from /proc)."""
+        sizes = []
+        for pid in self.worker_pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+        return round(max(sizes), 1)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@contextmanager
+def server(name: str, command: Sequence[str], env: dict[str, str]) -> Iterator[Server]:
+    """`command` on CPU 1 with its output in bench/results/raw/<name>.log; stopped (SIGTERM) afterwards."""
+    port = free_port()
+    log_path = RAW / f"{name}.log"
+    with log_path.open("wb") as output:
+        process = subprocess.Popen(
+            ["taskset", "-c", SERVER_CPU, *command, "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_port(port, process, log_path)
+            yield Server(process, f"http://127.0.0.1:{port}/wechat")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def our_service(workers: int) -> list[str]:
+    return [str(VENV_BIN / "unionbot"), "serve", "--workers", str(workers)]
+
+
+def baseline_service() -> list[str]:
+    return [str(VENV_BIN / "uvicorn"), "bench.baseline_app:app", "--host", "127.0.0.1", "--log-level", "info"]
+
+
+# -- scenarios -----------------------------------------------------------------------------------------------
+
+
+def measure_baseline(name: str, sizes: Sizes, fake: str, aes_key: str | None) -> Row:
+    env = service_env("sqlite://", fake, aes_key)
+    with server(name, baseline_service(), env) as running:
+        target = Target(running.url, TOKEN, APPID, aes_key)
+        echo = [Turn(t.text) for t in script_for("demo")]  # the baseline echoes: no form reply to expect
+        pool = Pool(openids(sizes.pool, "base-"), echo)
+        report = asyncio.run(closed_loop(target, pool, sizes.users, sizes.closed_seconds, "closed"))
+        return Row(name, report, None, running.rss_mb())
+
+
+def measure_service(
+    results: Results,
+    name: str,
+    kind: str,
+    workers: int,
+    sizes: Sizes,
+    fake: str,
+    baseline: Row,
+    aes_key: str | None = None,
+    open_pass: bool = True,
+    storm: bool = False,
+) -> None:
+    """Closed loop for the maximum, then (optionally) an open-loop pass at 80% of it and a retry storm."""
+    with fresh_database(kind, f"load-{name}") as url:
+        db = Database(url)
+        chairs = openids(sizes.pool, "bench-user-")
+        storm_chairs = openids(sizes.storm_users, "storm-user-")
+        seed_users(db, chairs + storm_chairs)
+        script = plan_walk(results, db, Settings(_env_file=None, **_settings_values(url, fake)), chairs[0])  # type: ignore[call-arg]
+        db.dispose()
+        pool = Pool(chairs, script)
+        with server(name, our_service(workers), service_env(url, fake, aes_key)) as running:
+            target = Target(running.url, TOKEN, APPID, aes_key)
+            log(f"{name}: closed loop, {sizes.users} users walking {results.form} ({len(script)} turns)")
+            closed = asyncio.run(closed_loop(target, pool, sizes.users, sizes.closed_seconds, "closed"))
+            results.rows.append(Row(name, closed, baseline.report.per_second, running.rss_mb()))
+            if open_pass and closed.per_second > 0:
+                rate = round(closed.per_second * 0.8, 1)
+                log(f"{name}: open loop at {rate}/s")
+                paced = asyncio.run(open_loop(target, pool, sizes.users, rate, sizes.open_seconds, "open 80%"))
+                results.rows.append(Row(name, paced, baseline.report.per_second, running.rss_mb()))
+            if storm:
+                log(f"{name}: retry storm, {len(storm_chairs)} users")
+                storm_users = [User(openid, script) for openid in storm_chairs]
+                results.storms[name] = check_storm(url, asyncio.run(retry_storm(target, storm_users)))
+                results.rows.append(Row(name, results.storms[name]["report"], None, running.rss_mb()))
+            results.notes.append(f"{name}: {pool.taken} walks started from a pool of {len(chairs)} chairs")
+
+
+def check_storm(url: str, storm: StormResult) -> dict[str, Any]:
+    """Every message handled once: one inbound row per message, one submission per walk, replies identical."""
+    inbound = count(url, "SELECT count(*) FROM inbound_message WHERE openid LIKE 'storm-user-%'")
+    submissions = count(url, "SELECT count(*) FROM submission WHERE openid LIKE 'storm-user-%'")
+    doubled = count(
+        url,
+        "SELECT count(*) FROM (SELECT openid FROM submission WHERE openid LIKE 'storm-user-%'"
+        " GROUP BY openid, form_id HAVING count(*) > 1) AS d",
+    )
+    return {
+        "report": storm.report,
+        "messages": storm.messages,
+        "mismatched_replies": storm.mismatched,
+        "inbound_rows": inbound,
+        "submissions": submissions,
+        "walks": storm.walks_completed,
+        "doubled_submissions": doubled,
+        "ok": storm.mismatched == 0
+        and inbound == storm.messages
+        and submissions == storm.walks_completed
+        and doubled == 0
+        and storm.report.errors == 0,
+    }
+
+
+def measure_scale(results: Results, kind: str, sizes: Sizes, fake: FakeWechatServer) -> None:
+    now = datetime.now(UTC)
+    with fresh_database(kind, "scale") as url:
+        db = Database(url)
+        seed_users(db, [scale.STAFF], role="staff")
+        log(f"scale {kind}: seeding {sizes.enterprises:,} enterprises × 24 months")
+        seeded = seed_scale(db, sizes.enterprises, 24, now)
+        log(f"scale {kind}: seeded {seeded.reports:,} reports in {seeded.seconds:.1f} s; timing queries")
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            **{**_settings_values(url, fake.url), "outbox_run_in_service": False},
+        )
+        bare = scale.bare_timings(db, seeded, now)
+        timings = scale.command_timings(settings, bare)
+        timings.append(scale.summary_timing(db, settings, bare, now))
+        log(f"scale {kind}: reminders")
+        reminders = scale.reminders(db, settings, now, fake, sizes.deliver_seconds)
+        db.dispose()
+    results.scale[kind] = {
+        "seeded": asdict(seeded) | {"periods": len(seeded.periods)},
+        "bare": bare,
+        "timings": [asdict(t) | {"ratio": t.ratio} for t in timings],
+        "reminders": asdict(reminders),
+    }
+
+
+def _settings_values(url: str, fake: str) -> dict[str, Any]:
+    return {
+        "database_url": url,
+        "wechat_token": TOKEN,
+        "wechat_appid": APPID,
+        "wechat_secret": SECRET,
+        "wechat_api_base": fake,
+        "wechat_aes_key": None,
+        "redis_url": None,
+        "files_dir": RAW / "files",
+    }
+
+
+def plan_walk(results: Results, db: Database, settings: Settings, openid: str) -> list[Turn]:
+    results.form, script, note = preferred_walk(db, settings, openid, datetime.now(UTC))
+    if note and f"{note}; used the demo form" not in results.notes:
+        results.notes.append(f"{note}; used the demo form")
+    return script
+
+
+# -- report --------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split(":", 1)[1].strip()
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    try:
+        postgres = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        postgres = "?"
+    packages = ", ".join(
+        f"{p} {version(p)}" for p in ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "wechatpy", "httpx")
+    )
+    return {
+        "cpu": f"{cpu}, nproc {os.cpu_count()}",
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgres": postgres,
+        "packages": packages,
+    }
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else (f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s")
+
+
+def render(results: Results, info: dict[str, str], elapsed: float) -> str:
+    lines = [
+        f"# Benchmark {'(quick) ' if results.quick else ''}— {results.started:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {info['cpu']}, {info['memory']} RAM, {info['os']}. Python {info['python']}, SQLite "
+        f"{info['sqlite']}, PostgreSQL {info['postgres']}; {info['packages']}.",
+        f"Service pinned to CPU {SERVER_CPU}, generator and WeChat stand-in to CPU {GENERATOR_CPU}; PostgreSQL "
+        "unpinned. The machine is shared with other work: compare ratios, not absolute numbers. "
+        f"Form walked: `{results.form}`. Whole run: {elapsed:.0f} s.",
+        "",
+        "## Load (every request a real form step)",
+        "",
+        "| scenario | pass | users | msg/s | × baseline | p50 ms | p95 ms | p99 ms | max ms | errors | > 1 s "
+        "| RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results.rows:
+        r = row.report
+        pace = f" @ {r.target_rate}/s" if r.target_rate else ""
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "—"
+        lines.append(
+            f"| {row.scenario} | {r.name}{pace} | {r.users} | {r.per_second} | {ratio} | {_ms(r.p50_ms)} | "
+            f"{_ms(r.p95_ms)} | {_ms(r.p99_ms)} | {_ms(r.max_ms)} | {r.errors} | {r.slow} | {row.rss_mb or '—'} |"
+        )
+    errors = sorted({e for row in results.rows for e in row.report.error_samples})
+    if errors:
+        lines += ["", "Error samples: " + "; ".join(f"`{e}`" for e in errors[:8])]
+    for name, storm in results.storms.items():
+        lines += [
+            "",
+            f"Retry storm ({name}): {storm['messages']} messages × 3 deliveries at once; replies differing: "
+            f"{storm['mismatched_replies']}; inbound rows {storm['inbound_rows']} (expected {storm['messages']}); "
+            f"submissions {storm['submissions']} (expected {storm['walks']}); doubled {storm['doubled_submissions']}"
+            f" → **{'OK' if storm['ok'] else 'FAILED'}**.",
+        ]
+    lines += ["", "## Scale", ""]
+    for kind, data in results.scale.items():
+        seeded = data["seeded"]
+        lines += [
+            f"### {kind}: {seeded['enterprises']:,} enterprises, {seeded['reports']:,} reports over "
+            f"{seeded['periods']} months, {seeded['warnings']:,} warnings, {seeded['hardship']:,} applications "
+            f"(seeded in {seeded['seconds']:.1f} s)",
+            "",
+            "| command | through the endpoint | bare SQL it needs | ratio | note |",
+            "|---|---|---|---|---|",
+        ]
+        for t in data["timings"]:
+            ratio = f"{t['ratio']:.1f}×" if t["ratio"] is not None else "—"
+            lines.append(f"| {t['name']} | {_s(t['seconds'])} | {_s(t['bare_seconds'])} | {ratio} | {t['note']} |")
+        rem = data["reminders"]
+        if rem["planned"] is None:
+            lines += ["", f"Reminders: {rem['note']}."]
+        else:
+            rate = rem["delivered"] / rem["deliver_seconds"] if rem["deliver_seconds"] else 0
+            lines += [
+                "",
+                f"Reminders at the next window opening: {rem['planned']:,} planned and queued in "
+                f"{_s(rem['plan_seconds'])}; delivered {rem['delivered']:,} in {rem['deliver_seconds']:.1f} s "
+                f"({rate:.0f}/s, {rem['by_path']}), {rem['outbox_pending']:,} still pending when the timed delivery "
+                f"stopped; sent twice: {rem['duplicates']}.",
+            ]
+        lines.append("")
+    lines += ["## Targets", "", *targets(results), ""]
+    if results.notes:
+        lines += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]
+    return "\n".join(lines)
+
+
+def targets(results: Results) -> list[str]:
+    """The issue's targets, each with what this run measured and whether it is met."""
+
+    def row(scenario: str, name: str) -> Row | None:
+        return next((r for r in results.rows if r.scenario == scenario and r.report.name == name), None)
+
+    out = ["| target | measured | verdict |", "|---|---|---|"]
+
+    def line(target: str, measured: str, ok: bool | None) -> None:
+        out.append(f"| {target} | {measured} | {'—' if ok is None else ('met' if ok else '**missed**')} |")
+
+    for scenario in ("sqlite-1w", "pg-1w"):
+        found = row(scenario, "closed")
+        ratio = found.ratio if found else None
+        shown = "—" if ratio is None else f"{ratio:.2f}×"
+        line(f"form step ≥ 0.5× baseline, {scenario}", shown, None if ratio is None else ratio >= 0.5)
+    for scenario in ("sqlite-1w", "pg-1w", "pg-2w"):
+        found = row(scenario, "open 80%")
+        p99 = found.report.p99_ms if found else None
+        line(f"p99 < 50 ms at 80% of max, {scenario}", f"{p99} ms", None if p99 is None else p99 < 50)
+    ours = [r for r in results.rows if not r.scenario.startswith("baseline")]
+    slowest = max((r.report.max_ms for r in ours), default=None)
+    line("no reply slower than 1 s", f"max {slowest} ms", None if slowest is None else slowest < 1000)
+    for kind, data in results.scale.items():
+        for t in data["timings"]:
+            summary = t["name"] == "half-year summary"
+            if summary or kind == "postgresql":
+                limit = 5.0 if summary else 0.3
+                seconds = t["seconds"]
+                line(f"{t['name']} < {_s(limit)} ({kind})", _s(seconds), None if seconds is None else seconds < limit)
+        rem = data["reminders"]
+        if rem["plan_seconds"] is not None:
+            took = f"{_s(rem['plan_seconds'])} for {rem['planned']:,}"
+            line(f"reminders planned and queued < 60 s ({kind})", took, rem["plan_seconds"] < 60)
+            line(f"reminders: none sent twice ({kind})", str(rem["duplicates"]), rem["duplicates"] == 0)
+    biggest = max((r.rss_mb for r in ours if r.rss_mb), default=None)
+    line("one worker < 150 MB resident", f"{biggest} MB", None if biggest is None else biggest < 150)
+    return out
+
+
+def measure_load(results: Results, sizes: Sizes, fake: str) -> None:
+    base = measure_baseline("baseline", sizes, fake, None)
+    results.rows.append(base)
+    measure_service(results, "sqlite-1w", "sqlite", 1, sizes, fake, base, storm=True)
+    measure_service(results, "pg-1w", "postgresql", 1, sizes, fake, base)
+    measure_service(results, "pg-2w", "postgresql", 2, sizes, fake, base, storm=True)
+    base_safe = measure_baseline("baseline-safe", sizes, fake, AES_KEY)
+    results.rows.append(base_safe)
+    measure_service(results, "sqlite-1w-safe", "sqlite", 1, sizes, fake, base_safe, AES_KEY, open_pass=False)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer users and seconds, 10,000 enterprises")
+    parser.add_argument("--skip-scale", action="store_true", help="only the load scenarios")
+    parser.add_argument("--skip-load", action="store_true", help="only the scale timings")
+    args = parser.parse_args(argv)
+    if not shutil.which("taskset"):
+        sys.exit("bench: taskset (util-linux) is needed to pin the service to a CPU")
+    os.sched_setaffinity(0, {GENERATOR_CPU})
+    sizes = QUICK if args.quick else FULL
+    RAW.mkdir(parents=True, exist_ok=True)
+    results = Results(datetime.now(UTC), args.quick)
+    began = time.perf_counter()
+    with FakeWechatServer(APPID, SECRET) as fake:
+        if not args.skip_load:
+            measure_load(results, sizes, fake.url)
+        if not args.skip_scale:
+            for kind in ("sqlite", "postgresql"):
+                measure_scale(results, kind, sizes, fake)
+    elapsed = time.perf_counter() - began
+    info = machine()
+    table = render(results, info, elapsed)
+    stamp = results.started.strftime("%Y-%m-%d-%H%M")
+    suffix = "-quick" if args.quick else ""
+    (RESULTS / f"latest{suffix}.md").write_text(table, encoding="utf-8")
+    (RESULTS / f"{stamp}{suffix}.md").write_text(table, encoding="utf-8")
+    raw = {"machine": info, "results": asdict(results)}
+    (RAW / f"{stamp}{suffix}.json").write_text(
+        json.dumps(raw, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    print(table)
+    log(f"done in {elapsed:.0f} s: {RESULTS / f'latest{suffix}.md'}")
+
+
+if __name__ == "__main__":
+    main()

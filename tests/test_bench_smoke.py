@@ -1,0 +1,41 @@
+"""The benchmark's load generator still speaks to the endpoint: a few chairs file a form, once plainly, once
+as a retry storm, in-process (the real `make bench` is never part of the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+from sqlmodel import select
+
+from bench.load import Pool, Target, User, closed_loop, openids, retry_storm
+from bench.script import preferred_walk
+from bench.seed_data import seed_users
+from bot.app import create_app
+from config.settings import Settings
+from storage.db import Database
+from storage.models import InboundMessage, Submission
+from tests.conftest import APPID, TOKEN
+
+
+def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(settings: Settings, db: Database) -> None:
+    chairs = openids(4, "smoke-")
+    seed_users(db, chairs)
+    form_id, script, _ = preferred_walk(db, settings, chairs[0], datetime.now(UTC))
+    assert script[0].expect and script[-1].expect == "回执号"
+    transport = httpx.ASGITransport(app=create_app(settings))
+    target = Target("http://unionbot.test/wechat", TOKEN, APPID)
+
+    report = asyncio.run(closed_loop(target, Pool(chairs[:2], script), 2, 0.5, transport=transport))
+    assert report.sent > 0 and report.errors == 0, report.error_samples
+    assert 0 < report.p50_ms <= report.max_ms
+
+    storm = asyncio.run(retry_storm(target, [User(chairs[3], script)], transport=transport))
+    assert storm.report.errors == 0 and storm.mismatched == 0
+    assert storm.messages == len(script) and storm.report.sent == 3 * len(script)
+    with db.transaction() as session:
+        stored = session.exec(select(InboundMessage).where(InboundMessage.openid == chairs[3])).all()
+        filed = session.exec(select(Submission).where(Submission.openid == chairs[3])).all()
+    assert len(stored) == len(script)
+    assert [s.form_id for s in filed] == [form_id]
