@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.reminder_job import plan_and_queue, preview
+from bot.reminder_job import calendar_for, plan_and_queue, preview
 from config.settings import Settings
 from storage.db import utcnow
 
@@ -46,5 +46,9 @@ def remind(
             channel = "text" if item.in_window else "template"
             typer.echo(f"{item.openid}\t{item.kind.value}\t{channel}\t{item.why}")
         typer.echo(f"{len(planned)} messages would be queued (dry run, nothing sent)")
+        calendar = calendar_for(settings)
+        if calendar.is_quiet(now):
+            quiet = calendar.config.quiet_hours
+            typer.echo(f"quiet hours {quiet.start:%H:%M}-{quiet.end:%H:%M}: only urgent escalations are planned now")
     finally:
         db.dispose()

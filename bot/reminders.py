@@ -225,7 +225,7 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
                 "overdue_list",
                 context,
                 _in_window(staff.last_message_at, now),
-                f"staff: {len(names)} enterprises overdue for {period}",
+                f"staff: {len(names)} enterprise(s) overdue for {period}",
             )
             for staff in facts.staff
         ]

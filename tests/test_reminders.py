@@ -465,6 +465,11 @@ def test_remind_dry_run_lists_who_and_why_and_queues_nothing(people: Database, s
     assert result.output.strip() == "queued 2 messages"
     result = runner.invoke(app, ["remind", "--dry-run", "--at", "2026-12-07 10:00"], env=env)
     assert result.output.strip() == "0 messages would be queued (dry run, nothing sent)"
+    result = runner.invoke(app, ["remind", "--dry-run", "--at", "2026-12-11 22:00"], env=env)
+    assert result.output.strip().splitlines() == [
+        "0 messages would be queued (dry run, nothing sent)",
+        "quiet hours 21:00-08:00: only urgent escalations are planned now",
+    ]
 
 
 def test_remind_refuses_a_malformed_moment(people: Database, settings: Settings) -> None:
