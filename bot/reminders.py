@@ -194,14 +194,14 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
         why = f"{chair.enterprise}: no report for {step.period}, step {step.tag} (due {step.due})"
         plans.append(
             Planned(
-                chair.openid,
-                step.key(chair.openid),
-                ReminderKind.REPORT,
-                "report_reminder",
-                "report",
-                context,
-                _in_window(chair.last_message_at, now),
-                why,
+                openid=chair.openid,
+                key=step.key(chair.openid),
+                kind=ReminderKind.REPORT,
+                notice="report_reminder",
+                template="report",
+                context=context,
+                in_window=_in_window(chair.last_message_at, now),
+                why=why,
             )
         )
     for period in (step.period for step in overdue_list_steps(today, calendar)):
@@ -218,14 +218,14 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
         }
         plans += [
             Planned(
-                staff.openid,
-                overdue_list_key(period, staff.openid),
-                ReminderKind.OVERDUE_LIST,
-                "report_reminder",
-                "overdue_list",
-                context,
-                _in_window(staff.last_message_at, now),
-                f"staff: {len(names)} enterprise(s) overdue for {period}",
+                openid=staff.openid,
+                key=overdue_list_key(period, staff.openid),
+                kind=ReminderKind.OVERDUE_LIST,
+                notice="report_reminder",
+                template="overdue_list",
+                context=context,
+                in_window=_in_window(staff.last_message_at, now),
+                why=f"staff: {len(names)} enterprise(s) overdue for {period}",
             )
             for staff in facts.staff
         ]
@@ -233,10 +233,11 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
 
 
 def _fit(names: Sequence[str], budget: int) -> list[str]:
+    """As many names as fit in `budget` bytes, each on a numbered line ("123. " and a newline)."""
     shown: list[str] = []
     used = 0
     for name in names:
-        used += len(name.encode()) + 3
+        used += len(name.encode()) + 6
         if used > budget:
             break
         shown.append(name)
@@ -272,15 +273,15 @@ def _warning_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plan
             why = f"warning {warning.receipt} ({warning.level.value}) unacknowledged since {context['reported_at']}"
             plans += [
                 Planned(
-                    person.openid,
-                    escalation_key(warning.id, stage, person.openid),
-                    stage,
-                    "warning_escalation",
-                    "escalation",
-                    context,
-                    _in_window(person.last_message_at, now),
-                    why,
-                    warning.id,
+                    openid=person.openid,
+                    key=escalation_key(warning.id, stage, person.openid),
+                    kind=stage,
+                    notice="warning_escalation",
+                    template="escalation",
+                    context=context,
+                    in_window=_in_window(person.last_message_at, now),
+                    why=why,
+                    warning_id=warning.id,
                 )
                 for person in recipients
             ]

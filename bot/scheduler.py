@@ -55,7 +55,10 @@ class LeaderLock:
         return self._take()
 
     def _take(self) -> bool:
-        connection = self._db.engine.connect()
+        try:
+            connection = self._db.engine.connect()
+        except DBAPIError:
+            return False
         try:
             taken = connection.execute(
                 text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"), {"key": LEADER_KEY}

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.fake_wechat import FakeWechatServer
-from bot.reminder_job import plan_and_queue
+from bot.reminder_job import compose, plan_and_queue
 from bot.reminders import Calendar, Facts, OpenWarning, Recipient, UnreportedChair, after, plan, report_steps
 from config.reminders import Delay, reminders_config
 from config.settings import Settings
@@ -476,3 +476,20 @@ def test_remind_refuses_a_malformed_moment(people: Database, settings: Settings)
     result = runner.invoke(app, ["remind", "--at", "7 Dec"], env={"UNIONBOT_DATABASE_URL": settings.database_url})
     assert result.exit_code == 2
     assert "--at: expected local time" in result.stderr
+
+
+def test_every_reminder_fits_in_one_wechat_message() -> None:
+    """A long overdue list is cut to fit; long enterprise names still leave room for the rest."""
+    long_name = "宁波" + "某某某" * 60 + "有限公司"
+    names = [f"{long_name}{n}" for n in range(300)]
+    staff = [Recipient("staff-x", None)]
+    chairs = [UnreportedChair("2026-11", "chair-x", long_name, None)]
+    warning = OpenWarning(1, "YJ-9", long_name, WarningLevel.MAJOR, "欠薪", 12, at(11, 8))
+    facts = Facts(chairs=chairs, overdue={"2026-11": names}, warnings=[warning], staff=staff)
+    planned = plan(at(11, 9), CALENDAR, facts)
+    assert {item.template for item in planned} == {"report", "overdue_list", "escalation"}
+    for item in planned:
+        text, _facts = compose(item)
+        assert len(text.encode()) <= 2000, (item.template, len(text.encode()))
+    overdue = next(compose(item)[0] for item in planned if item.template == "overdue_list")
+    assert "仍有300家企业未提交" in overdue and "家未列出" in overdue
