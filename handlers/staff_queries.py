@@ -13,12 +13,13 @@ from datetime import date, datetime
 from bot import export, links
 from bot.calendar import label as month_label
 from bot.calendar import reporting_period
+from bot.dialog.engine import Mode
 from bot.dialog.normalize import ParseError, Period, parse_period
 from bot.dispatch import Context, Router
 from bot.wechat import Kind
 from handlers.forms import Hooks
-from storage import stats
-from storage.models import AuditLog, HardshipApplication, Role, WarningState
+from storage import drafts, stats
+from storage.models import AuditLog, Conversation, HardshipApplication, Role, WarningState
 
 router = Router("staff_queries")
 hooks: dict[str, Hooks] = {}
@@ -70,6 +71,11 @@ def _said(*words: str) -> Callable[[Context], bool]:
     return lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(pattern.match(ctx.text))
 
 
+def _staff_said(*words: str) -> Callable[[Context], bool]:
+    said = _said(*words)
+    return lambda ctx: said(ctx) and _is_staff(ctx)
+
+
 def _args(ctx: Context) -> str:
     parts = ctx.text.split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
@@ -98,12 +104,23 @@ def due_months(period: Period, today: date) -> list[str]:
 # -- Commands ------------------------------------------------------------------------------------------------
 
 
-@router.route(lambda ctx: _said("统计", "未报", "待审", "企业", "导出")(ctx) and not _is_staff(ctx))
+def _filling_form(ctx: Context) -> bool:
+    """A chair typing “企业 经营困难” as a form answer is answering the form, not asking for figures."""
+    pointer = ctx.session.get(Conversation, ctx.openid)
+    if pointer is None or pointer.active_form is None:
+        return False
+    draft = drafts.load_draft(ctx.session, ctx.openid, pointer.active_form)
+    return draft is not None and draft.state.get("mode") != Mode.DONE
+
+
+@router.route(
+    lambda ctx: _said("统计", "未报", "待审", "企业", "导出")(ctx) and not _is_staff(ctx) and not _filling_form(ctx)
+)
 def refuse(ctx: Context) -> str:
     return ctx.render("staff/refused.j2")
 
 
-@router.route(_said("统计"))
+@router.route(_staff_said("统计"))
 def figures(ctx: Context) -> str:
     read = read_period(ctx, _args(ctx))
     if isinstance(read, str):
@@ -131,7 +148,7 @@ def figures(ctx: Context) -> str:
     )
 
 
-@router.route(_said("未报"))
+@router.route(_staff_said("未报"))
 def missing(ctx: Context) -> str:
     read = read_period(ctx, _args(ctx))
     if isinstance(read, str):
@@ -150,7 +167,7 @@ def missing(ctx: Context) -> str:
     )
 
 
-@router.route(lambda ctx: _said("预警")(ctx) and _is_staff(ctx))
+@router.route(_staff_said("预警"))
 def warnings(ctx: Context) -> str:
     word = _args(ctx)
     states = stats.OPEN_WARNING_STATES if not word else WARNING_STATE_WORDS.get(word)
@@ -186,7 +203,7 @@ def _days_since(moment: datetime | None, ctx: Context) -> int:
     return (ctx.local_now.date() - moment.astimezone(ctx.settings.zone).date()).days
 
 
-@router.route(_said("待审"))
+@router.route(_staff_said("待审"))
 def pending(ctx: Context) -> str:
     rows = stats.applications(ctx.session, stats.PENDING_REVIEW_STATES, LIST_LIMIT)
     _audit_view(ctx, "hardship:pending", [application for application, _ in rows])
@@ -208,7 +225,7 @@ def _audit_view(ctx: Context, subject: str, shown: list[HardshipApplication]) ->
     ctx.session.add(AuditLog(actor=ctx.openid, action="view", subject=subject, detail=detail, at=ctx.now))
 
 
-@router.route(_said("企业"))
+@router.route(_staff_said("企业"))
 def enterprise(ctx: Context) -> str:
     text = _args(ctx)
     if not text:
@@ -233,7 +250,7 @@ def enterprise(ctx: Context) -> str:
     )
 
 
-@router.route(_said("导出"))
+@router.route(_staff_said("导出"))
 def export_link(ctx: Context) -> str:
     word, _, rest = _args(ctx).partition(" ")
     kind = EXPORT_WORDS.get(word.lower())

@@ -350,3 +350,12 @@ def test_an_export_too_large_for_a_chat_is_refused(
     assert "http" not in reply
     with db.transaction() as s:
         assert s.exec(select(AuditLog)).all() == []
+
+
+def test_a_chair_filling_a_form_is_answered_by_the_form(svc: Service) -> None:
+    chair = Chat(svc.wechat, "chair-1")
+    assert "月末职工人数" in chair.say("演示")
+    reply = chair.say("统计 上月")
+    assert "只对街道总工会工作人员开放" not in reply
+    assert "没看懂" in reply
+    assert "只对街道总工会工作人员开放" in Chat(svc.wechat, "warner-1").say("统计 上月")
