@@ -12,7 +12,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.reminders import Calendar, Facts, Planned, ReminderKind, overdue_list_steps, plan, report_steps
+from bot.reminders import (
+    Calendar,
+    Facts,
+    Planned,
+    ReminderKind,
+    overdue_list_key,
+    overdue_list_steps,
+    plan,
+    report_steps,
+)
 from bot.render import environment
 from config.notices import notices
 from config.reminders import RemindersConfig, reminders_config
@@ -34,7 +43,12 @@ def read_facts(session: Session, calendar: Calendar, now: datetime) -> Facts:
             for chair in facts_db.unreported_chairs(session, step.period, step.deadline(calendar.zone), step.key_prefix)
         ]
     )
-    lists = [] if quiet else overdue_list_steps(today, calendar)
+    # The overdue list is read only while some staff member still lacks it: it is the costly query.
+    lists = [
+        step
+        for step in ([] if quiet else overdue_list_steps(today, calendar))
+        if facts_db.recipients(session, Role.STAFF, not_queued=overdue_list_key(step.period, ""))
+    ]
     warnings = facts_db.open_warnings(session)
     return Facts(
         chairs=chairs,

@@ -28,6 +28,9 @@ log = logging.getLogger("unionbot.scheduler")
 
 LEADER_KEY = "unionbot:scheduler-leader"
 
+# APScheduler logs every run of every job at INFO: once a minute, forever. Our own log says what was queued.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+
 
 class LeaderLock:
     """Leadership among the service processes sharing one database."""

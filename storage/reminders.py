@@ -42,14 +42,19 @@ def _owes(period: str, deadline: datetime) -> Any:
     return and_(col(Enterprise.created_at) < deadline, ~exists(report))
 
 
+def _not_queued(key_prefix: str) -> Any:
+    """No outbox message under `key_prefix + openid` yet (an index lookup on the unique key)."""
+    queued = select(OutboxMessage.id).where(OutboxMessage.idempotency_key == literal(key_prefix) + col(Member.openid))
+    return ~exists(queued)
+
+
 def unreported_chairs(session: Session, period: str, deadline: datetime, key_prefix: str) -> list[UnreportedChair]:
     """Chairs of enterprises that owe `period` and have no message under `key_prefix + openid` yet."""
-    queued = select(OutboxMessage.id).where(OutboxMessage.idempotency_key == literal(key_prefix) + col(Member.openid))
     query = (
         select(Member.openid, Enterprise.name, WechatUser.last_message_at)
         .join(Enterprise, col(Enterprise.id) == col(Member.enterprise_id))
         .outerjoin(WechatUser, col(WechatUser.openid) == col(Member.openid))
-        .where(Member.role == Role.CHAIR, _reachable(), _owes(period, deadline), ~exists(queued))
+        .where(Member.role == Role.CHAIR, _reachable(), _owes(period, deadline), _not_queued(key_prefix))
     )
     return [UnreportedChair(period, openid, name, last) for openid, name, last in session.exec(query).all()]
 
@@ -65,13 +70,16 @@ def unreported_enterprises(session: Session, period: str, deadline: datetime) ->
     return list(session.exec(query).all())
 
 
-def recipients(session: Session, role: Role) -> list[Recipient]:
+def recipients(session: Session, role: Role, not_queued: str | None = None) -> list[Recipient]:
+    """Reachable members with `role`; with `not_queued`, only those without a message under that key prefix."""
     query = (
         select(Member.openid, WechatUser.last_message_at)
         .outerjoin(WechatUser, col(WechatUser.openid) == col(Member.openid))
         .where(Member.role == role, _reachable())
         .order_by(col(Member.openid))
     )
+    if not_queued is not None:
+        query = query.where(_not_queued(not_queued))
     return [Recipient(openid, last) for openid, last in session.exec(query).all()]
 
 
