@@ -32,7 +32,7 @@ from storage.models import (
     WechatUser,
 )
 from tests.conftest import enroll, make_settings
-from tests.harness import Service, running_service
+from tests.harness import Chat, Service, running_service
 
 ZONE = ZoneInfo("Asia/Shanghai")
 runner = CliRunner()
@@ -261,7 +261,8 @@ def test_what_the_chairs_and_staff_receive(
     db = people
     clock.now = at(1, 9)
     assert plan_and_queue(db, settings, clock.now) == 2
-    wrote(db, "chair-b", at(6, 20))
+    clock.now = at(6, 20)
+    Chat(svc.wechat, "chair-b").say("你好")  # opens chair-b's 48-hour customer-service window
     clock.now = at(7, 9)
     assert plan_and_queue(db, settings, clock.now) == 2
     svc.services.outbox.drain()
