@@ -26,6 +26,7 @@ from bot.dispatch import Context, Dispatcher
 from bot.render import render
 from bot.wechat import Incoming, Kind
 from config.settings import Settings
+from storage import crypto
 from storage.db import Database, utcnow
 from storage.models import InboundMessage, ReplyMode, WechatUser
 
@@ -135,7 +136,9 @@ class Inbox:
             seen = session.get(InboundMessage, incoming.dedup_key)
             if seen is not None:
                 log.info("%s: retry answered from the stored reply", incoming.dedup_key)
-                return seen.reply if seen.reply_mode == ReplyMode.PASSIVE else None
+                if seen.reply_mode != ReplyMode.PASSIVE or seen.reply is None:
+                    return None
+                return crypto.decrypt(self._settings.data_key, seen.reply)
             record = InboundMessage(
                 dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
             )
@@ -153,7 +156,8 @@ class Inbox:
         ticket: _Ticket,
         now: datetime,
     ) -> str | None:
-        record.reply = reply
+        # Replies can quote what a chair typed (a worker's household, a phone number): stored encrypted.
+        record.reply = None if reply is None else crypto.encrypt(self._settings.data_key, reply)
         if reply is None:
             record.reply_mode = ReplyMode.NONE
         elif ticket.claim_answer():

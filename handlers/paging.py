@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.dialog.engine import command_text
 from bot.dispatch import Context, Router
 from bot.wechat import Kind
+from storage import crypto
 from storage.drafts import conversation
 from storage.models import Conversation
 
@@ -21,7 +22,7 @@ def more(ctx: Context) -> str:
         return ctx.render("paging/nothing_more.j2")
     page, pointer.pages = pointer.pages[0], pointer.pages[1:]
     ctx.session.add(pointer)
-    return page
+    return crypto.decrypt(ctx.settings.data_key, page)
 
 
 def split(text: str, budget: int) -> list[str]:
@@ -60,6 +61,6 @@ def paginate(ctx: Context, reply: str | None) -> str | None:
     total = len(bodies)
     pages = [f"{body}\n{ctx.render('paging/more.j2', page=i, total=total)}" for i, body in enumerate(bodies, 1)]
     pointer = conversation(ctx.session, ctx.openid, ctx.now)
-    pointer.pages = pages[1:]
+    pointer.pages = [crypto.encrypt(ctx.settings.data_key, page) for page in pages[1:]]  # may quote personal data
     ctx.session.add(pointer)
     return pages[0]

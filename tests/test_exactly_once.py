@@ -21,6 +21,7 @@ from bot.dispatch import Context, Dispatcher
 from bot.fake_wechat import FakeWechatServer
 from bot.signing import Signer, event_xml, new_msg_id, text_xml
 from config.settings import Settings
+from storage import crypto
 from storage.models import InboundMessage, OutboxMessage, ReplyMode, WechatUser
 from tests.conftest import APPID, SECRET, TOKEN, make_settings
 from tests.harness import Delivery, Service, running_service
@@ -108,6 +109,12 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
+def opened(settings: Settings, reply: str | None) -> str:
+    """Stored replies are encrypted at rest (they can quote personal data)."""
+    assert reply is not None
+    return crypto.decrypt(settings.data_key, reply)
+
+
 def test_over_budget_answers_success_then_delivers_through_the_outbox(
     database_url: str, fake: FakeWechatServer
 ) -> None:
@@ -119,7 +126,7 @@ def test_over_budget_answers_success_then_delivers_through_the_outbox(
         assert first.body == "success"
         wait_until(lambda: replied(service))
         [record] = stored(service)
-        assert record.reply_mode == ReplyMode.OUTBOX and record.reply == "第1次处理：统计"
+        assert record.reply_mode == ReplyMode.OUTBOX and opened(settings, record.reply) == "第1次处理：统计"
         service.services.outbox.drain()
         assert fake.state.texts("slow-user") == ["第1次处理：统计"]
         retry = service.wechat.text("slow-user", "统计", msg_id)
@@ -175,7 +182,7 @@ def test_a_failing_handler_gets_an_apology_and_a_retry_does_not_run_it_again(set
         assert "抱歉" in (first.content or "") and retry.content == first.content
         assert counter.calls == ["月报"]
         [record] = stored(service)
-        assert record.reply == first.content
+        assert opened(settings, record.reply) == first.content
 
 
 def test_events_are_deduplicated_by_sender_time_event_and_key(counted: Service, counter: SlowCounter) -> None:
