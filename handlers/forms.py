@@ -97,7 +97,7 @@ class FormDesk:
         draft = self._live_draft(ctx, form, notices)
         if draft is None:
             pointer.active_form = None
-            return self._render(ctx, [*notices, Say("help.j2")])
+            return self._render(ctx, [*notices, Say("help.j2", {"role": ctx.member.role if ctx.member else ""})])
         message = Message(ctx.text, ctx.incoming.media_id or None)
         step = Engine(form).step(self._state(ctx, form, draft), message, ctx.local_now)
         return self._finish(ctx, form, draft, step, notices)

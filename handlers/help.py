@@ -16,7 +16,7 @@ def silent(_ctx: Context) -> None:
 
 @router.on(Kind.SUBSCRIBE)
 def welcome(ctx: Context) -> str:
-    return ctx.render("welcome.j2")
+    return ctx.render("welcome.j2", role=ctx.member.role if ctx.member else "")
 
 
 @router.on(Kind.UNSUPPORTED)
@@ -25,4 +25,5 @@ def unsupported(ctx: Context) -> str:
 
 
 def help_text(ctx: Context) -> str:
-    return ctx.render("help.j2")
+    """What this user can do: the commands of their role."""
+    return ctx.render("help.j2", role=ctx.member.role if ctx.member else "")
