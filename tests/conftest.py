@@ -17,7 +17,7 @@ from config.settings import Settings
 from storage.db import Database, utcnow
 from storage.migrate import upgrade
 from storage.models import Enterprise, Member
-from tests.harness import Service, running_service
+from tests.harness import Clock, Service, running_service
 
 PG_URL = os.environ.get("UNIONBOT_TEST_DATABASE_URL")
 TOKEN = "test-token"
@@ -111,6 +111,11 @@ def make_settings(database_url: str, api_base: str, **overrides: object) -> Sett
 @pytest.fixture
 def settings(database_url: str, fake: FakeWechatServer) -> Settings:
     return make_settings(database_url, fake.url)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import xmltodict
@@ -18,6 +18,21 @@ from config.settings import Settings
 from storage.db import utcnow
 
 ACCOUNT = "gh_unionbot"
+# The tests' "today": Wednesday 2026-11-25, 10:00 in Ningbo (October's reports are being collected).
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The service's notion of now, set or moved by the test."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from storage import identity
 from storage.db import Database, utcnow
 from storage.identity import CODE_ALPHABET, Bound, Refused
 from storage.models import BindFailure, Enterprise, InviteCode, Member, Role
-from tests.harness import Service, running_service
+from tests.harness import Clock, Service, running_service
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -40,20 +40,9 @@ HONGQI = credit_code("91330106MA27WP0K1")
 CODE = re.compile(r"绑定 ([A-Z0-9]{8})")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(utcnow())
 
 
 @pytest.fixture

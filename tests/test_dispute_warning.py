@@ -17,26 +17,11 @@ from storage import warnings
 from storage.db import Database, utcnow
 from storage.models import CaseEvent, DisputeWarning, Member, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll
-from tests.harness import Chat, Service, running_service
+from tests.harness import NOW, Chat, Clock, Service, running_service
 
-# 10:00 in Ningbo on 2026-11-25.
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 COMPANY = "宁波示例纺织有限公司"
 PHONE = "13812345678"
 STORY = "老板拖欠三个月工资，职工在厂门口聚集"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

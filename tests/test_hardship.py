@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,25 +32,11 @@ from storage.models import (
     Submission,
 )
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Service, running_service
+from tests.harness import NOW, Chat, Clock, Service, running_service
 
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday, 10:00 in Ningbo
 ID_NUMBER = "330211198503121238"
 BAD_ID = "330211198503121237"
 MASKED = "330211********1238"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

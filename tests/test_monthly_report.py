@@ -17,24 +17,9 @@ from config.settings import Settings
 from storage.db import Database
 from storage.models import MonthlyReport, Submission
 from tests.conftest import enroll
-from tests.harness import Chat, Service, running_service
+from tests.harness import Chat, Clock, Service, running_service
 
-# 10:00 in Ningbo on 2026-11-25: the October report is being collected.
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 CHAIR = "chair-1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -16,15 +16,10 @@ from bot.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Service, running_service
-from tests.test_hardship import BAD_ID, ID_NUMBER, MASKED, Clock, file_application
+from tests.harness import Chat, Clock, Service, running_service
+from tests.test_hardship import BAD_ID, ID_NUMBER, MASKED, file_application
 
 PHONE = "13812345678"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

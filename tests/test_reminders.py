@@ -32,7 +32,7 @@ from storage.models import (
     WechatUser,
 )
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Service, running_service
+from tests.harness import Chat, Clock, Service, running_service
 
 ZONE = ZoneInfo("Asia/Shanghai")
 runner = CliRunner()
@@ -41,14 +41,6 @@ runner = CliRunner()
 def at(day: int, hour: int = 9, minute: int = 0, month: int = 12) -> datetime:
     """A local wall-clock moment in Ningbo, as UTC (what the service's clock returns)."""
     return datetime(2026, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = at(1)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 # -- The calendar, pure ---------------------------------------------------------------------------------------
@@ -152,7 +144,7 @@ A, B, C = "宁波示例纺织有限公司", "宁波乙机械有限公司", "宁�
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(at(1))
 
 
 @pytest.fixture

@@ -26,19 +26,9 @@ from storage.db import Database
 from storage.models import AuditLog
 from tests import staff_factories as f
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Service, running_service
+from tests.harness import NOW, Chat, Clock, Service, running_service
 
-# 10:00 in Ningbo on 2026-11-25: October's reports are being collected (due 10 November).
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 OCT = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

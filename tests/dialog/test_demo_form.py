@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -17,23 +17,7 @@ from handlers.forms import FormDesk
 from storage.db import Database
 from storage.models import Draft, Submission
 from tests.conftest import enroll
-from tests.harness import Chat, Service, running_service
-
-# 10:00 in Ningbo on 2026-11-25.
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.harness import Chat, Clock, Service, running_service
 
 
 @pytest.fixture
