@@ -20,10 +20,9 @@ from bot.export import labels, window
 from bot.notify import in_service_window, notify
 from config.settings import Settings
 from handlers.paging import SUFFIX_RESERVE, split
-from storage import stats
-from storage.models import Member, OutboxMessage, Role
+from storage import identity, stats
+from storage.models import Member, OutboxMessage
 
-STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 OVERDUE_SHOWN = 20
 STALE_AFTER = timedelta(days=15)
 # Figures compared with the month before, in the digest's order.
@@ -46,7 +45,7 @@ def _recipients(session: Session, key_prefix: str) -> list[str]:
     queued = exists().where(col(OutboxMessage.idempotency_key) == literal(key_prefix) + col(Member.openid))
     query = (
         select(Member.openid)
-        .where(col(Member.active) == true(), col(Member.role).in_(STAFF_ROLES), ~queued)
+        .where(col(Member.active) == true(), col(Member.role).in_(identity.STAFF_ROLES), ~queued)
         .order_by(col(Member.openid))
     )
     return list(session.exec(query).all())

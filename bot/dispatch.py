@@ -17,7 +17,7 @@ from sqlmodel import Session
 from bot import outbox, render
 from bot.wechat import Incoming, Kind
 from config.settings import Settings
-from storage.identity import active_member
+from storage.identity import active_member, is_staff
 from storage.models import Member
 
 
@@ -40,6 +40,10 @@ class Context:
             self._member = active_member(self.session, self.incoming.openid)
             self._member_loaded = True
         return self._member
+
+    @property
+    def is_staff(self) -> bool:
+        return is_staff(self.member)
 
     def forget_member(self) -> None:
         """After binding or unbinding in this message, read the binding again."""

@@ -69,7 +69,7 @@ def unsubscribe(ctx: Context) -> None:
 @router.command("邀请码")
 def invite(ctx: Context) -> str:
     """Staff create a code for an enterprise by name, so a chair can be bound without the command line."""
-    if not identity.may_invite(ctx.member):
+    if not identity.is_staff(ctx.member):
         return ctx.render("binding/invite_refused.j2", bound=ctx.member is not None)
     words = unicodedata.normalize("NFKC", ctx.text).split()[1:]
     role = Role.CHAIR

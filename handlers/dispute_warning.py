@@ -31,11 +31,10 @@ from bot.warning_rules import (
 from bot.wechat import Kind
 from config.warning_levels import Assessment, assess, level_rules
 from handlers.forms import Hooks
-from storage import media, warnings
+from storage import identity, media, warnings
 from storage.models import CaseEvent, DisputeWarning, Member, Role, Submission, WarningLevel, WarningState
 
 FORM_ID = "dispute_warning"
-STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})
 NOTE_EXAMPLES = {  # what a note looks like, shown when a verb that needs one came without it
     Verb.RESOLVE: "resolve",
     Verb.FAIL: "fail",
@@ -75,7 +74,7 @@ def _on_submit(ctx: Context, _form: Form, record: Submission) -> list[Say]:
     warning, created = warnings.record_warning(ctx.session, record, assessment, reasons, ctx.settings.zone)
     if created:
         _fetch_photos(ctx, warning)
-    staff = warnings.on_duty_staff(ctx.session)
+    staff = identity.on_duty_staff(ctx.session)
     for member in staff:
         _alert(ctx, warning, member)
     context = {"level": warning.computed_level, "reasons": reasons, "alerted": len(staff), "receipt": warning.receipt}
@@ -133,15 +132,11 @@ def _names_a_case(ctx: Context) -> bool:
     return command is not None and command.receipt is not None
 
 
-def _is_staff(member: Member | None) -> bool:
-    return member is not None and member.role in STAFF_ROLES
-
-
 def _may_view(member: Member | None, warning: DisputeWarning) -> bool:
     """Staff see every case; the reporter sees theirs; a chair sees the warnings of their own enterprise."""
     if member is None:
         return False
-    if _is_staff(member) or member.openid == warning.reporter:
+    if identity.is_staff(member) or member.openid == warning.reporter:
         return True
     return (
         member.role == Role.CHAIR
@@ -170,7 +165,7 @@ def case_command(ctx: Context) -> str:
         if not _may_view(member, warning):
             return ctx.render("dispute_warning/view_refused.j2", receipt=warning.receipt)
         return _view(ctx, warning, member)
-    if member is None or not _is_staff(member):
+    if not identity.is_staff(member):
         reporter = _may_view(member, warning)
         return ctx.render("dispute_warning/refused.j2", verb=command.verb, receipt=warning.receipt, reporter=reporter)
     if len(command.rest) > MAX_NOTE:
@@ -190,7 +185,7 @@ def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
         }
         for event in warnings.events(ctx.session, warning)
     ]
-    staff = _is_staff(member)
+    staff = identity.is_staff(member)
     stored = media.files_of(ctx.session, _owner(warning)) if staff else []
     photo_links = [links.signed_url(ctx.settings, item.path, ctx.now) for item in stored if item.path is not None]
     return ctx.render(

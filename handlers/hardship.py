@@ -25,13 +25,12 @@ from bot.notify import notify
 from bot.wechat import Kind
 from config.hardship import hardship_config
 from handlers.forms import Hooks
-from storage import drafts, media, sealed
+from storage import drafts, identity, media, sealed
 from storage import hardship as cases
 from storage.hardship import Action, InvalidTransition
 from storage.models import HardshipApplication, Member, Role, Submission
 
 FORM_ID = "hardship"
-STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})
 COMMAND = re.compile(r"^(审核|查看|修改申请|入户|公示|发放|复核|退出)\s*([Hh]\d+)(?:\s+(.*))?$", re.DOTALL)
 
 router = Router("hardship")
@@ -117,7 +116,7 @@ def _alert_staff(ctx: Context, row: HardshipApplication, record: Submission) -> 
         amount=_yuan(row.amount_requested),
         resubmitted=row.receipt != record.receipt,
     )
-    for staff in cases.reviewers(ctx.session):
+    for staff in identity.on_duty_staff(ctx.session):
         key = f"hardship:{row.id}:alert:{record.id}:{staff.openid}"
         notify(ctx.session, openid=staff.openid, notice="case_update", facts=facts, text=text, key=key, now=ctx.now)
 
@@ -141,7 +140,7 @@ def _visible(member: Member | None, row: HardshipApplication | None) -> bool:
     """Staff see every case; a chair only the ones they filed; warners and strangers none."""
     if member is None or row is None:
         return False
-    return member.role in STAFF_ROLES or (member.role == Role.CHAIR and row.chair == member.openid)
+    return identity.is_staff(member) or (member.role == Role.CHAIR and row.chair == member.openid)
 
 
 @router.route(lambda ctx: _command(ctx) is not None)
@@ -161,7 +160,7 @@ def hardship_command(ctx: Context) -> str:
             return ctx.render("hardship/not_found.j2", receipt=receipt)
         assert row is not None
         return _amend(ctx, row)
-    if member is None or member.role not in STAFF_ROLES:
+    if not identity.is_staff(member):
         return ctx.render("hardship/staff_only.j2")
     if row is None:
         return ctx.render("hardship/not_found.j2", receipt=receipt)
@@ -169,7 +168,7 @@ def hardship_command(ctx: Context) -> str:
 
 
 def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
-    staff = member.role in STAFF_ROLES
+    staff = identity.is_staff(member)
     cases.audit(ctx.session, actor=ctx.openid, action="view", subject=row.receipt, detail=member.role, now=ctx.now)
     links_out: list[str] = []
     if staff:

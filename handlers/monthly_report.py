@@ -19,7 +19,7 @@ from bot.notify import notify
 from bot.wechat import Kind
 from config.reporting import reporting
 from handlers.forms import Hooks
-from storage import drafts, reports
+from storage import drafts, identity, reports
 from storage.models import DuesExemption, Enterprise, MonthlyReport, RequestState, Role, Submission
 
 router = Router("monthly_report")
@@ -198,7 +198,7 @@ def exemption_submitted(ctx: Context, form: Form, record: Submission) -> list[Sa
     )
     facts = _exemption_facts(ctx, exemption)
     text = ctx.render("monthly_report/exemption_alert.j2", **facts, reason=exemption.reason)
-    for staff in reports.staff_on_duty(ctx.session):
+    for staff in identity.on_duty_staff(ctx.session):
         notify(
             ctx.session,
             openid=staff.openid,
@@ -236,7 +236,7 @@ def _wants_staff_command(ctx: Context) -> bool:
 @router.route(_wants_staff_command)
 def exemption_command(ctx: Context) -> str:
     member = ctx.member
-    if member is None or member.role not in (Role.STAFF, Role.ADMIN):
+    if not identity.is_staff(member):
         return ctx.render("monthly_report/exemption_staff_only.j2")
     if command_text(ctx.text)[2:] == "待审":
         pending = [

@@ -19,12 +19,11 @@ from bot.dispatch import Context, Router
 from bot.wechat import Kind
 from handlers.forms import Hooks
 from storage import drafts, stats
-from storage.models import AuditLog, Conversation, HardshipApplication, Role, WarningState
+from storage.models import AuditLog, Conversation, HardshipApplication, WarningState
 
 router = Router("staff_queries")
 hooks: dict[str, Hooks] = {}
 
-STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 LIST_LIMIT = 200
 MEDIATION_DAYS = 15
 REPORT_HISTORY = 6
@@ -61,11 +60,6 @@ EXPORT_WORDS = {
 }
 
 
-def _is_staff(ctx: Context) -> bool:
-    member = ctx.member
-    return member is not None and member.role in STAFF_ROLES
-
-
 def _said(*words: str) -> Callable[[Context], bool]:
     pattern = re.compile(r"^(?:" + "|".join(map(re.escape, words)) + r")(?:\s|$)")
     return lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(pattern.match(ctx.text))
@@ -73,7 +67,7 @@ def _said(*words: str) -> Callable[[Context], bool]:
 
 def _staff_said(*words: str) -> Callable[[Context], bool]:
     said = _said(*words)
-    return lambda ctx: said(ctx) and _is_staff(ctx)
+    return lambda ctx: said(ctx) and ctx.is_staff
 
 
 def _args(ctx: Context) -> str:
@@ -114,7 +108,7 @@ def _filling_form(ctx: Context) -> bool:
 
 
 @router.route(
-    lambda ctx: _said("统计", "未报", "待审", "企业", "导出")(ctx) and not _is_staff(ctx) and not _filling_form(ctx)
+    lambda ctx: _said("统计", "未报", "待审", "企业", "导出")(ctx) and not ctx.is_staff and not _filling_form(ctx)
 )
 def refuse(ctx: Context) -> str:
     return ctx.render("staff/refused.j2")

@@ -11,16 +11,9 @@ from bot.dialog.normalize import ParseError, Period, parse_period
 from bot.dispatch import Context, Router
 from handlers.forms import Hooks
 from storage import figures
-from storage.models import Role
 
 router = Router("summary")
 hooks: dict[str, Hooks] = {}
-
-STAFF_ROLES = (Role.STAFF, Role.ADMIN)
-
-
-def _is_staff(ctx: Context) -> bool:
-    return ctx.member is not None and ctx.member.role in STAFF_ROLES
 
 
 def _arguments(ctx: Context) -> str:
@@ -39,7 +32,7 @@ def _bad_input(ctx: Context, error: ParseError, usage: str) -> str:
 
 @router.command("总结")
 def make_summary(ctx: Context) -> str:
-    if not _is_staff(ctx):
+    if not ctx.is_staff:
         return ctx.render("summary/refused.j2")
     today = ctx.local_now.date()
     try:
@@ -64,7 +57,7 @@ def make_summary(ctx: Context) -> str:
 
 @router.command("数据")
 def staff_data(ctx: Context) -> str:
-    if not _is_staff(ctx):
+    if not ctx.is_staff:
         return ctx.render("summary/refused.j2")
     today = ctx.local_now.date()
     words = _arguments(ctx).split(maxsplit=1)

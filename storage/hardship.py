@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot.dialog.normalize import mask_id_number
 from storage import crypto
-from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication, HardshipState, Member, Role
+from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication, HardshipState
 
 CASE_KIND = "hardship"
 
@@ -222,12 +222,6 @@ def reveal(row: HardshipApplication, key: str) -> Sensitive:
 def enterprise_name(session: Session, row: HardshipApplication) -> str:
     company = session.get(Enterprise, row.enterprise_id)
     return company.name if company else ""
-
-
-def reviewers(session: Session) -> list[Member]:
-    """Who is alerted of a new application: active staff on duty."""
-    query = select(Member).where(col(Member.active).is_(True), col(Member.on_duty).is_(True), Member.role == Role.STAFF)
-    return list(session.exec(query.order_by(col(Member.id))).all())
 
 
 def add_working_days(start: date, days: int) -> date:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlmodel import Session, col, delete, func, select
+from typing_extensions import TypeIs
 
 from storage.models import BindFailure, Enterprise, InviteCode, Member, Role
 
@@ -19,6 +21,7 @@ CODE_LENGTH = 8
 INVITE_DAYS = 7
 LOCKOUT_ATTEMPTS = 5
 LOCKOUT_WINDOW = timedelta(hours=1)
+STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})  # federation staff: queries, reviews, case moves, alerts
 
 _NOT_CODE = re.compile(r"[\s\-_·.]+")
 _CODE_SHAPE = re.compile(rf"[A-Z0-9]{{{CODE_LENGTH}}}")
@@ -201,5 +204,13 @@ def deactivate(session: Session, openid: str, now: datetime) -> bool:
     return True
 
 
-def may_invite(member: Member | None) -> bool:
-    return member is not None and member.role in (Role.STAFF, Role.ADMIN)
+def is_staff(member: Member | None) -> TypeIs[Member]:
+    return member is not None and member.role in STAFF_ROLES
+
+
+def on_duty_staff(session: Session) -> Sequence[Member]:
+    """Who is alerted at once of a new warning, application or request: active staff and admins on duty."""
+    query = select(Member).where(
+        col(Member.role).in_(STAFF_ROLES), col(Member.active).is_(True), col(Member.on_duty).is_(True)
+    )
+    return session.exec(query.order_by(col(Member.id))).all()

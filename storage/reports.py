@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import CaseEvent, DuesExemption, Enterprise, Member, MonthlyReport, RequestState, Role
+from storage.models import CaseEvent, DuesExemption, Enterprise, MonthlyReport, RequestState
 
 # The answers a report row keeps, by column; everything else in the answers (gates, computed) is form-only.
 FIGURES = tuple(
@@ -159,12 +159,3 @@ def decide_exemption(
     session.add(event)
     session.flush()
     return event
-
-
-def staff_on_duty(session: Session) -> Sequence[Member]:
-    query = select(Member).where(
-        col(Member.role).in_((Role.STAFF, Role.ADMIN)),
-        Member.active == True,  # noqa: E712
-        Member.on_duty == True,  # noqa: E712
-    )
-    return session.exec(query.order_by(col(Member.id))).all()

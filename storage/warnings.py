@@ -18,8 +18,6 @@ from storage.models import (
     CaseEvent,
     DisputeWarning,
     Enterprise,
-    Member,
-    Role,
     Submission,
     WarningLevel,
     WarningState,
@@ -110,16 +108,6 @@ def by_receipt(session: Session, receipt: str, *, lock: bool = False) -> Dispute
 def enterprise_name(session: Session, warning: DisputeWarning) -> str:
     company = session.get(Enterprise, warning.enterprise_id) if warning.enterprise_id is not None else None
     return company.name if company else ""
-
-
-def on_duty_staff(session: Session) -> Sequence[Member]:
-    """Who is alerted at once: active staff and admins marked on duty."""
-    query = select(Member).where(
-        col(Member.role).in_((Role.STAFF, Role.ADMIN)),
-        Member.active == True,  # noqa: E712
-        Member.on_duty == True,  # noqa: E712
-    )
-    return session.exec(query.order_by(col(Member.id))).all()
 
 
 def apply_move(
