@@ -15,7 +15,7 @@ import argparse
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -74,6 +74,22 @@ def _chunks(rows: Iterable[Sequence[Any]], size: int = CHUNK) -> Iterator[list[S
         yield chunk
 
 
+def _convert(rows: Iterable[Sequence[Any]], convert: Callable[[Any], Any]) -> Iterator[Sequence[Any]]:
+    """Rows with `convert` applied to the columns that need it, found from the first row (the generators below
+    give every column one type), so millions of plain ints and strings are passed through untouched."""
+    columns: list[int] | None = None
+    for row in rows:
+        if columns is None:
+            columns = [i for i, v in enumerate(row) if isinstance(v, datetime | Decimal | list | dict)]
+        if columns:
+            values = list(row)
+            for i in columns:
+                values[i] = convert(values[i])
+            yield values
+        else:
+            yield row
+
+
 def bulk_insert(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert rows set-wise, in one transaction: COPY on PostgreSQL, executemany on SQLite."""
     names = ", ".join(columns)
@@ -83,16 +99,14 @@ def bulk_insert(db: Database, table: str, columns: Sequence[str], rows: Iterable
         cursor = raw.cursor()
         if db.is_postgres:
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([_pg_value(v) for v in row])
+                for row in _convert(rows, _pg_value):
+                    copy.write_row(row)
                     count += 1
         else:
             cursor.execute("BEGIN")
             marks = ", ".join("?" for _ in columns)
-            for chunk in _chunks(rows):
-                cursor.executemany(
-                    f"INSERT INTO {table} ({names}) VALUES ({marks})", [[_sqlite_value(v) for v in r] for r in chunk]
-                )
+            for chunk in _chunks(_convert(rows, _sqlite_value)):
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", chunk)
                 count += len(chunk)
             cursor.execute("COMMIT")
         raw.commit()

@@ -7,9 +7,11 @@ import asyncio
 from datetime import UTC, datetime
 
 import httpx
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import select
 
-from bench.load import Pool, Target, User, closed_loop, openids, retry_storm
+from bench.load import Pool, Target, User, closed_loop, openids, percentile, retry_storm
 from bench.script import preferred_walk
 from bench.seed_data import seed_users
 from bot.app import create_app
@@ -39,3 +41,12 @@ def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(setti
         filed = session.exec(select(Submission).where(Submission.openid == chairs[3])).all()
     assert len(stored) == len(script)
     assert [s.form_id for s in filed] == [form_id]
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=200))
+def test_percentiles_are_measured_values_in_order(latencies: list[float]) -> None:
+    ordered = sorted(latencies)
+    p50, p95, p99 = (percentile(ordered, f) for f in (0.50, 0.95, 0.99))
+    assert {p50, p95, p99} <= set(ordered)
+    assert ordered[0] <= p50 <= p95 <= p99 <= ordered[-1]
+    assert percentile(ordered, 1.0) == ordered[-1]
