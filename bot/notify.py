@@ -7,12 +7,13 @@ A text that WeChat refuses with 45015 (the window closed meanwhile) falls back t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from bot import outbox
 from config.notices import notices
-from storage.models import WechatUser
+from storage.models import OutboxKind, WechatUser
 
 SERVICE_WINDOW = timedelta(hours=48)
 
@@ -33,10 +34,14 @@ def notify(
     now: datetime,
 ) -> None:
     """`text` is the full message (rendered from a template); `facts` fill the template message's keywords."""
+    kind, payload = message(notice, facts, text, in_window=in_service_window(session, openid, now))
+    outbox.enqueue(session, key=key, openid=openid, kind=kind, payload=payload, now=now)
+
+
+def message(notice: str, facts: dict[str, str], text: str, *, in_window: bool) -> tuple[OutboxKind, dict[str, Any]]:
+    """Inside the window the full text, with the template as its fallback (45015); outside it, the template."""
     spec = notices()[notice]
-    data = spec.data(facts)
-    if in_service_window(session, openid, now):
-        fallback = {"template_id": spec.template_id, "data": data}
-        outbox.enqueue_text(session, key=key, openid=openid, content=text, now=now, fallback=fallback)
-    else:
-        outbox.enqueue_template(session, key=key, openid=openid, template_id=spec.template_id, data=data, now=now)
+    template: dict[str, Any] = {"template_id": spec.template_id, "data": spec.data(facts)}
+    if in_window:
+        return OutboxKind.TEXT, {"content": text, "fallback": template}
+    return OutboxKind.TEMPLATE, {**template, "url": None}

@@ -8,7 +8,7 @@ reaches a final state an operator can query: sent, failed (with WeChat's errcode
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,11 +29,9 @@ RETRYABLE = frozenset({RATE_LIMITED, SYSTEM_BUSY})
 LEASE = timedelta(seconds=60)
 
 
-def enqueue(
-    session: Session, *, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime
-) -> None:
-    """Insert unless the key exists; safe under concurrency on both databases (ON CONFLICT DO NOTHING)."""
-    values = {
+def row(*, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A new message as column values, for `enqueue_many`."""
+    return {
         "idempotency_key": key,
         "openid": openid,
         "kind": kind.value,
@@ -43,8 +41,26 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose key is new (ON CONFLICT DO NOTHING: safe under concurrency on both databases);
+    returns the keys this call queued. One executemany, batched by SQLAlchemy into multi-row INSERTs."""
+    if not rows:
+        return set()
+    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
+    )
+    return set(session.connection().execute(statement, list(rows)).scalars())
+
+
+def enqueue(
+    session: Session, *, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime
+) -> None:
+    """Insert unless the key exists."""
+    enqueue_many(session, [row(key=key, openid=openid, kind=kind, payload=payload, now=now)])
 
 
 def enqueue_text(

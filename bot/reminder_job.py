@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot import outbox
+from bot.notify import message
 from bot.reminders import (
     Calendar,
     Facts,
@@ -23,12 +25,11 @@ from bot.reminders import (
     report_steps,
 )
 from bot.render import environment
-from config.notices import notices
 from config.reminders import RemindersConfig, reminders_config
 from config.settings import Settings
 from storage import reminders as facts_db
 from storage.db import Database
-from storage.models import OutboxKind, OutboxStatus, Role
+from storage.models import Role
 
 
 def read_facts(session: Session, calendar: Calendar, now: datetime) -> Facts:
@@ -72,23 +73,8 @@ def compose(planned: Planned) -> tuple[str, dict[str, str]]:
 def outbox_row(planned: Planned, now: datetime) -> dict[str, Any]:
     """What `bot.notify.notify` would queue, as a row for a bulk insert."""
     text, facts = compose(planned)
-    spec = notices()[planned.notice]
-    payload: dict[str, Any]
-    template = {"template_id": spec.template_id, "data": spec.data(facts)}
-    if planned.in_window:
-        kind, payload = OutboxKind.TEXT, {"content": text, "fallback": template}
-    else:
-        kind, payload = OutboxKind.TEMPLATE, {**template, "url": None}
-    return {
-        "idempotency_key": planned.key,
-        "openid": planned.openid,
-        "kind": kind.value,
-        "payload": payload,
-        "status": OutboxStatus.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    kind, payload = message(planned.notice, facts, text, in_window=planned.in_window)
+    return outbox.row(key=planned.key, openid=planned.openid, kind=kind, payload=payload, now=now)
 
 
 def calendar_for(settings: Settings, config: RemindersConfig | None = None) -> Calendar:
@@ -105,7 +91,7 @@ def preview(db: Database, settings: Settings, now: datetime, config: RemindersCo
 
 
 def queue_planned(session: Session, planned: Sequence[Planned], now: datetime) -> int:
-    queued = facts_db.queue(session, [outbox_row(item, now) for item in planned])
+    queued = outbox.enqueue_many(session, [outbox_row(item, now) for item in planned])
     escalated = [item.warning_id for item in planned if item.kind == ReminderKind.ESCALATE_STAFF and item.warning_id]
     facts_db.mark_escalated(session, escalated, now)
     return len(queued)

@@ -1,5 +1,4 @@
-"""The facts the reminder planner needs, read set-based (one query each, however many chairs), and the bulk
-insert that queues the planned messages in the outbox (ON CONFLICT DO NOTHING on the idempotency key)."""
+"""The facts the reminder planner needs, read set-based (one query each, however many chairs)."""
 
 from __future__ import annotations
 
@@ -9,8 +8,6 @@ from typing import Any
 
 from sqlalchemy import and_, exists, literal, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.reminders import OpenWarning, Recipient, UnreportedChair
@@ -120,21 +117,6 @@ def mark_escalated(session: Session, warning_ids: Iterable[int], now: datetime) 
             .where(col(DisputeWarning.id).in_(ids), col(DisputeWarning.escalated_at).is_(None))
             .values(escalated_at=now)
         )
-
-
-def queue(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert outbox rows, skipping keys that exist; returns the keys actually queued by this call.
-
-    One Core executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") compiled once.
-    """
-    if not rows:
-        return set()
-    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
-    )
-    return set(session.connection().execute(statement, list(rows)).scalars())
 
 
 def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
