@@ -96,6 +96,7 @@ class Report:
     max_ms: float
     slow: int  # replies slower than SLOW_SECONDS
     target_rate: float | None = None
+    generator_cpu: float | None = None  # share of one CPU the generator used; near 1.0 it, not the server, limits
     error_samples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -110,7 +111,9 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def summarize(name: str, users: int, outcomes: list[Outcome], seconds: float, rate: float | None = None) -> Report:
+def summarize(
+    name: str, users: int, outcomes: list[Outcome], seconds: float, rate: float | None = None, cpu: float = 0.0
+) -> Report:
     latencies = sorted(o.latency * 1000 for o in outcomes)
     errors = [o.error for o in outcomes if o.error]
     return Report(
@@ -126,6 +129,7 @@ def summarize(name: str, users: int, outcomes: list[Outcome], seconds: float, ra
         max_ms=round(latencies[-1], 1) if latencies else 0.0,
         slow=sum(1 for v in latencies if v > SLOW_SECONDS * 1000),
         target_rate=rate,
+        generator_cpu=round(cpu / seconds, 2) if seconds > 0 else None,
         error_samples=sorted(set(errors))[:5],
     )
 
@@ -189,10 +193,10 @@ async def closed_loop(
             user = pool.after(user)
 
     async with _client(users, transport) as client:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(walk(client) for _ in range(users)))
-        elapsed = time.perf_counter() - began
-    return summarize(name, users, outcomes, elapsed)
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return summarize(name, users, outcomes, elapsed, cpu=cpu)
 
 
 async def open_loop(target: Target, pool: Pool, users: int, rate: float, seconds: float, name: str = "open") -> Report:
@@ -212,7 +216,7 @@ async def open_loop(target: Target, pool: Pool, users: int, rate: float, seconds
         idle.put_nowait(pool.after(user))
 
     async with _client(users) as client:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         tasks = []
         for i in range(total):
             scheduled = began + i / rate
@@ -221,8 +225,8 @@ async def open_loop(target: Target, pool: Pool, users: int, rate: float, seconds
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(client, scheduled)))
         await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - began
-    return summarize(name, users, outcomes, elapsed, rate)
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return summarize(name, users, outcomes, elapsed, rate, cpu)
 
 
 @dataclass
@@ -253,10 +257,10 @@ async def retry_storm(
                 mismatched += 1
 
     async with _client(len(users) * copies, transport) as client:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(walk(client, user) for user in users))
-        elapsed = time.perf_counter() - began
-    report = summarize("retry storm (×3)", len(users), outcomes, elapsed)
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    report = summarize("retry storm (×3)", len(users), outcomes, elapsed, cpu=cpu)
     return StormResult(report, messages, mismatched, len(users))
 
 

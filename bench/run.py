@@ -204,7 +204,7 @@ class Server:
     def worker_pids(self) -> list[int]:
         """The processes that answer requests: the children with --workers > 1, else the process itself."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        workers = [int(pid) for pid in children if "multiprocessing" not in _cmdline(int(pid))]
+        workers = [int(pid) for pid in children if "spawn_main" in _cmdline(int(pid))]
         return workers or [self.process.pid]
 
     def rss_mb(self) -> float:
@@ -442,8 +442,8 @@ def render(results: Results, info: dict[str, str], elapsed: float) -> str:
         "## Load (every request a real form step)",
         "",
         "| scenario | pass | users | msg/s | × baseline | p50 ms | p95 ms | p99 ms | max ms | errors | > 1 s "
-        "| RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| RSS MB | generator CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results.rows:
         r = row.report
@@ -451,8 +451,16 @@ def render(results: Results, info: dict[str, str], elapsed: float) -> str:
         ratio = f"{row.ratio:.2f}" if row.ratio is not None else "—"
         lines.append(
             f"| {row.scenario} | {r.name}{pace} | {r.users} | {r.per_second} | {ratio} | {_ms(r.p50_ms)} | "
-            f"{_ms(r.p95_ms)} | {_ms(r.p99_ms)} | {_ms(r.max_ms)} | {r.errors} | {r.slow} | {row.rss_mb or '—'} |"
+            f"{_ms(r.p95_ms)} | {_ms(r.p99_ms)} | {_ms(r.max_ms)} | {r.errors} | {r.slow} | {row.rss_mb or '—'} | "
+            f"{'—' if r.generator_cpu is None else f'{r.generator_cpu:.0%}'} |"
         )
+    bound = [f"{row.scenario} {row.report.name}" for row in results.rows if (row.report.generator_cpu or 0) >= 0.9]
+    if bound:
+        lines += [
+            "",
+            f"The generator used its whole CPU during: {', '.join(bound)}. Those figures are what one generator "
+            "core can send, a lower bound of what the server can take; ratios against them are upper bounds.",
+        ]
     errors = sorted({e for row in results.rows for e in row.report.error_samples})
     if errors:
         lines += ["", "Error samples: " + "; ".join(f"`{e}`" for e in errors[:8])]
