@@ -131,8 +131,9 @@ def _pg_admin(statement: str) -> None:
 
 
 @contextmanager
-def fresh_database(kind: str, name: str) -> Iterator[str]:
-    """A migrated, empty database of our own; PostgreSQL's is dropped afterwards."""
+def fresh_database(kind: str, name: str, keep: bool = True) -> Iterator[str]:
+    """A migrated, empty database of our own; PostgreSQL's is dropped afterwards, SQLite's kept in raw/ for a
+    look unless `keep` is false (the 100,000-enterprise file is a gigabyte)."""
     if kind == "sqlite":
         path = RAW / f"{name}.sqlite3"
         for leftover in RAW.glob(f"{name}.sqlite3*"):
@@ -140,6 +141,9 @@ def fresh_database(kind: str, name: str) -> Iterator[str]:
         url = f"sqlite:///{path}"
         upgrade(url)
         yield url
+        if not keep:
+            for leftover in RAW.glob(f"{name}.sqlite3*"):
+                leftover.unlink()
         return
     _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
     _pg_admin(f'CREATE DATABASE "{PG_DATABASE}"')
@@ -336,7 +340,7 @@ def check_storm(url: str, storm: StormResult) -> dict[str, Any]:
 
 def measure_scale(results: Results, kind: str, sizes: Sizes, fake: FakeWechatServer) -> None:
     now = datetime.now(UTC)
-    with fresh_database(kind, "scale") as url:
+    with fresh_database(kind, "scale", keep=False) as url:
         db = Database(url)
         seed_users(db, [scale.STAFF], role="staff")
         log(f"scale {kind}: seeding {sizes.enterprises:,} enterprises × 24 months")
