@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -138,12 +138,12 @@ class Summary:
 
 
 def compute_figures(
-    session: Session, period: Period, settings: Settings, config: SummaryConfig | None = None
+    session: Session, period: Period, settings: Settings, today: date, config: SummaryConfig | None = None
 ) -> tuple[dict[str, Value], dict[str, str]]:
     """The data figures and the staff figures (raw), plus the derived figures that mix both."""
     config = config or summary_config()
     window = Window.of(period.start, period.end, settings.zone)
-    data = summary_figures.compute(session, window, config.rules)
+    data = summary_figures.compute(session, window, config.rules, today)
     staff = staff_figures.figures_for(session, staff_figures.period_code(period.start, period.end))
     retired = _number(staff.get("mutual_aid_retired"))
     parts = [data["mutual_aid_in_service"], retired, data["mutual_aid_ankang"], data["mutual_aid_special"]]
@@ -156,7 +156,7 @@ def compute_figures(
 
 def build(session: Session, period: Period, settings: Settings, now: datetime) -> Summary:
     config = summary_config()
-    data, staff = compute_figures(session, period, settings, config)
+    data, staff = compute_figures(session, period, settings, now.astimezone(settings.zone).date(), config)
     shown: dict[str, str | None] = {key: _show(key, value) for key, value in data.items()}
     for key, spec in config.staff_figures.items():
         raw = staff.get(key)

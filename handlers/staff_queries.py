@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 from bot import export, links
 from bot.calendar import label as month_label
@@ -89,12 +89,6 @@ def read_period(ctx: Context, text: str) -> tuple[Period, bool] | str:
         return ctx.render("staff/bad_period.j2", reason=f"input/{error.reason}.j2", **error.params)
 
 
-def due_months(period: Period, today: date) -> list[str]:
-    """Months of the period whose reports have been asked for: up to the current reporting month."""
-    current = reporting_period(today)
-    return [month for month in stats.months_between(period.start, period.end) if month <= current]
-
-
 # -- Commands ------------------------------------------------------------------------------------------------
 
 
@@ -121,7 +115,7 @@ def figures(ctx: Context) -> str:
         return read
     period, default = read
     months = stats.months_between(period.start, period.end)
-    due = due_months(period, ctx.local_now.date())
+    due = stats.due_months(period.start, period.end, ctx.local_now.date())
     start_at, end_at = export.window(period, ctx.settings.zone)
     cover = stats.coverage(ctx.session, due)
     warnings = stats.warning_summary(ctx.session, start_at, end_at)
@@ -148,7 +142,7 @@ def missing(ctx: Context) -> str:
     if isinstance(read, str):
         return read
     period, default = read
-    due = due_months(period, ctx.local_now.date())
+    due = stats.due_months(period.start, period.end, ctx.local_now.date())
     return ctx.render(
         "staff/missing.j2",
         period=period,

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
-from bot.calendar import label, month_key, shift
+from bot.calendar import label, month_key, reporting_period, shift
 from bot.dialog.normalize import Period
 from storage.models import (
     CaseEvent,
@@ -69,6 +69,14 @@ def months_between(start: date, end: date) -> list[str]:
     while months[-1] < last:
         months.append(shift(months[-1], 1))
     return months
+
+
+def due_months(start: date, end: date, today: date) -> list[str]:
+    """Months of a period whose reports have been asked for by `today`: up to the month being collected now.
+    `统计` and the half-year summary both divide by these, so a half-year still running is not judged on months
+    nobody could report yet."""
+    current = reporting_period(today)
+    return [month for month in months_between(start, end) if month <= current]
 
 
 def month_period(month: str) -> Period:

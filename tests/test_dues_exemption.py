@@ -135,3 +135,11 @@ def test_staff_outside_the_service_window_get_a_template_message(
     values = {key: item["value"] for key, item in alert.body["data"].items()}
     assert values["character_string1"] == receipt and values["phrase3"] == "待审批"
     assert values["thing2"].startswith("宁波示例纺织有限公司经费免交")
+
+
+def test_the_months_prompt_gives_examples_within_its_range(svc: Service) -> None:
+    """“1～12，如 12、1,200、一万二” contradicted itself: a small range gets examples a chair may send."""
+    chair = Chat(svc.wechat, "chair-1")
+    chair.say("免交")
+    reply = chair.say("上个月")
+    assert "请回复整数（1～12），如 12、十二。" in reply and "1,200" not in reply

@@ -341,6 +341,15 @@ def test_a_pending_draft_is_offered_to_continue(chat: Chat) -> None:
     chat.dialogue([("月报", "职工人数"), ("120", "会员人数"), ("月报", "继续"), ("继续", "会员人数")])
 
 
+def test_cancel_at_the_continue_or_restart_question_discards_the_draft(chat: Chat, db: Database) -> None:
+    chat.dialogue([("月报", "职工人数"), ("120", "会员人数"), ("月报", "或“取消”放弃")])
+    chat.dialogue([("取消", "确定放弃"), ("不", "会员人数")])
+    chat.dialogue([("月报", "继续"), ("取消", "确定放弃"), ("是", "已放弃")])
+    assert "第1项/共13项】2026年10月月末职工人数" in chat.say("月报")
+    with db.transaction() as session:
+        assert session.exec(select(Submission)).all() == []
+
+
 def test_a_warner_may_not_file_a_monthly_report(svc: Service, db: Database) -> None:
     enroll(db, "warner-1", "warner")
     warner = Chat(svc.wechat, "warner-1")

@@ -38,7 +38,7 @@ from storage.models import (
     Submission,
 )
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Service, running_service
+from tests.harness import Chat, Clock, Service, running_service
 
 ZONE = ZoneInfo("Asia/Shanghai")
 H1 = parse_period("2024H1", today=date(2024, 8, 1))
@@ -709,3 +709,21 @@ def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:
 def test_bad_period_gets_examples(svc: Service) -> None:
     reply = Chat(svc.wechat, "staff-1").say("总结 某个时候")
     assert "没看懂统计期间“某个时候”" in reply and "总结 2024年上半年" in reply
+
+
+def test_a_half_year_still_running_counts_due_reports_as_the_stats_query_does(
+    seeded: Database, files_settings: Settings
+) -> None:
+    """On 15 April only January to March have been asked for: the summary and `统计` divide by the same."""
+    clock = Clock(local(2024, 4, 15, 10))
+    enroll(seeded, "staff-1", role="staff", enterprise=None)
+    with running_service(files_settings, clock=clock) as running:
+        reply = Chat(running.wechat, "staff-1").say("统计 2024年上半年")
+    found = re.search(r"已报 (\d+) 份 / 应报 (\d+) 份，报送率 ([\d.]+)%", reply)
+    assert found, reply
+    submitted, due, rate = found.groups()
+    unionised = sum(1 for _, _, union in ENTERPRISES if union)
+    assert int(due) == unionised * 3
+    with seeded.transaction() as session:
+        text = work_summary.build(session, H1, files_settings, clock()).markdown
+    assert f"本期应报{due}份" in text and f"实报{submitted}份，上报率{rate}%" in text

@@ -165,6 +165,9 @@ class Engine:
         if text in CONTINUE:
             state.mode = state.before_cancel
             return Step(state, [self._reask(state)])
+        if text in CANCEL:  # before_cancel still holds the draft's mode, so “不” goes back to where it was
+            state.mode = Mode.CONFIRM_CANCEL
+            return Step(state, [Say("forms/_confirm_cancel.j2", {"title": self.form.title})])
         return self.offer_resume(state)
 
     def _confirm_cancel(self, state: State, text: str) -> Step:
