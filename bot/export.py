@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from sqlalchemy import ColumnElement, and_, func, true
 from sqlmodel import Session, col, select
 
@@ -180,6 +179,8 @@ def build(session: Session, kind: ExportKind, period: Period, zone: ZoneInfo, da
 
 
 def to_xlsx(table: Table) -> bytes:
+    from openpyxl import Workbook  # imported on first export: 9 MB a chat worker otherwise carries for nothing
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
     sheet.append(table.headers)

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from bot import outbox
 from bot.dispatch import Context, Dispatcher
@@ -131,7 +132,7 @@ class Inbox:
 
     def _handle_once(self, incoming: Incoming, ticket: _Ticket) -> str | None:
         now = self._clock()
-        with self._db.transaction() as session:
+        with self._db.transaction(keep_loaded=True) as session:
             self._db.lock_key(session, f"user:{incoming.openid}")
             seen = session.get(InboundMessage, incoming.dedup_key)
             if seen is not None:
@@ -139,10 +140,9 @@ class Inbox:
                 if seen.reply_mode != ReplyMode.PASSIVE or seen.reply is None:
                     return None
                 return crypto.decrypt(self._settings.data_key, seen.reply)
-            record = InboundMessage(
+            record = InboundMessage(  # added with its reply in `_settle`: one INSERT, no UPDATE
                 dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
             )
-            session.add(record)
             self._touch_user(session, incoming, now)
             reply = self._dispatcher.handle(Context(session, incoming, now, self._settings))
             return self._settle(session, record, incoming, reply, ticket, now)
@@ -189,12 +189,18 @@ class Inbox:
 
     @staticmethod
     def _touch_user(session: Session, incoming: Incoming, now: datetime) -> None:
-        user = session.get(WechatUser, incoming.openid) or WechatUser(openid=incoming.openid, first_seen_at=now)
-        user.messages_handled += 1
+        """One UPDATE for a follower already known (every message passes here); the row is made on first contact."""
+        changes: dict[str, Any] = {"messages_handled": col(WechatUser.messages_handled) + 1}
         if incoming.kind in USER_MESSAGES:
-            user.last_message_at = now
-        if incoming.kind is Kind.SUBSCRIBE:
-            user.subscribed = True
-        elif incoming.kind is Kind.UNSUBSCRIBE:
-            user.subscribed = False
-        session.add(user)
+            changes["last_message_at"] = now
+        if incoming.kind in (Kind.SUBSCRIBE, Kind.UNSUBSCRIBE):
+            changes["subscribed"] = incoming.kind is Kind.SUBSCRIBE
+        known = session.execute(
+            update(WechatUser).where(col(WechatUser.openid) == incoming.openid).values(**changes),
+            execution_options={"synchronize_session": False},
+        )
+        if known.rowcount == 0:  # type: ignore[attr-defined]
+            user = WechatUser(openid=incoming.openid, first_seen_at=now, messages_handled=1)
+            user.last_message_at = changes.get("last_message_at")
+            user.subscribed = changes.get("subscribed", True)
+            session.add(user)

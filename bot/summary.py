@@ -11,9 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import docx
 import yaml
-from docx.oxml.ns import qn
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -195,6 +193,9 @@ def _used() -> tuple[str, ...]:
 
 def write_docx(markdown: str, path: Path) -> None:
     """Lay the Markdown out as Word: `#` the title, `##`/`###` headings, every other line a paragraph."""
+    import docx  # imported on first use, like openpyxl in bot.export: chat workers never need it
+    from docx.oxml.ns import qn
+
     document = docx.Document()
     normal = document.styles["Normal"]
     normal.font.name = FONT
@@ -216,6 +217,8 @@ def write_docx(markdown: str, path: Path) -> None:
 
 def docx_text(path: Path) -> str:
     """The paragraphs of a Word file, one per line: how tests and staff compare it with the Markdown."""
+    import docx
+
     return "\n".join(paragraph.text for paragraph in docx.Document(str(path)).paragraphs)
 
 

@@ -19,6 +19,9 @@ from storage import drafts, sealed
 from storage.models import Conversation, Draft, Submission
 
 
+ROUTED_DRAFT = "forms.routed_draft"
+
+
 @dataclass(frozen=True)
 class Hooks:
     """What a capability adds to a form: starting context (e.g. last month's answers) and submit effects."""
@@ -63,6 +66,7 @@ class FormDesk:
         if pointer is None or pointer.active_form not in self.forms:
             return False
         draft = drafts.load_draft(ctx.session, ctx.openid, str(pointer.active_form))
+        ctx.cache[ROUTED_DRAFT] = (pointer.active_form, draft)  # `answer` comes next: spare it a second read
         submitted = draft is not None and draft.state.get("mode") == Mode.DONE
         return not submitted or command_text(ctx.text) in CONFIRM
 
@@ -106,7 +110,10 @@ class FormDesk:
 
     def _live_draft(self, ctx: Context, form: Form, notices: list[Say]) -> Draft | None:
         """The user's draft of `form`, unless it expired (then it is dropped with a notice)."""
-        draft = drafts.load_draft(ctx.session, ctx.openid, form.id)
+        routed: tuple[str | None, Draft | None] = ctx.cache.pop(ROUTED_DRAFT, (None, None))
+        routed_form, draft = routed
+        if routed_form != form.id:
+            draft = drafts.load_draft(ctx.session, ctx.openid, form.id)
         if draft is not None and draft.expires_at < ctx.now:
             drafts.delete_draft(ctx.session, draft)
             notices.append(Say("forms/_expired.j2", {"title": form.title, "days": ctx.settings.draft_ttl_days}))

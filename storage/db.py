@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 
@@ -24,11 +24,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_KEPT = "kept"
+
+
+def _keep(session: Session, instance: object) -> None:
+    kept = session.info.get(_KEPT)
+    if kept is not None:
+        kept.append(instance)
+
+
+# The session's identity map holds objects weakly: a row read in one helper and dropped is read again by the
+# next. A transaction opened with `keep_loaded` holds them for its length, so each row is read once.
+event.listen(Session, "loaded_as_persistent", _keep)
+event.listen(Session, "pending_to_persistent", _keep)
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool)
+    # Pooled: opening a connection (and its PRAGMAs) per transaction cost more than the transaction itself.
+    # An in-memory database exists only inside its connection, so every session shares that one.
+    memory = not path or path == ":memory:"
+    pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_size": 5, "max_overflow": 10}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pooling)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -68,9 +87,14 @@ class Database:
         self._writer: AbstractContextManager[Any] = nullcontext() if self.is_postgres else threading.RLock()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on any exception."""
+    def transaction(self, keep_loaded: bool = False) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on any exception.
+
+        `keep_loaded` for short transactions that look rows up from several places (one message's handling);
+        not for jobs that stream many rows."""
         with self._writer, Session(self.engine, expire_on_commit=False) as session, session.begin():
+            if keep_loaded:
+                session.info[_KEPT] = []
             yield session
 
     def lock_key(self, session: Session, key: str) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import Conversation, Draft, Submission
@@ -36,14 +37,15 @@ def save_draft(
         session.add(draft)
         session.flush()
         return draft
+    values = {"state": state, "version": draft.version + 1, "updated_at": now, "expires_at": now + ttl}
     result = session.execute(
-        update(Draft)
-        .where(col(Draft.id) == draft.id, col(Draft.version) == draft.version)
-        .values(state=state, version=draft.version + 1, updated_at=now, expires_at=now + ttl)
+        update(Draft).where(col(Draft.id) == draft.id, col(Draft.version) == draft.version).values(**values),
+        execution_options={"synchronize_session": False},
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DraftConflict(f"draft {draft.id} changed concurrently")
-    session.expire(draft)
+    for key, value in values.items():  # what was written, without reading the row back
+        set_committed_value(draft, key, value)
     return draft
 
 

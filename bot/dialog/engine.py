@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -57,7 +57,8 @@ class State:
     receipt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Shallow (it shares the state's lists and dicts): written out at once, as every form step does."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:
@@ -181,7 +182,7 @@ class Engine:
             return Step(state, [self._ask(state, self.form.field(state.cursor))])
         while state.history:
             previous = self.form.field(state.history.pop())
-            if self._visible(state, previous):
+            if _shown(previous, self._values(state)):
                 state.cursor, state.mode, state.attempts, state.editing = previous.id, Mode.FILL, 0, False
                 state.pending = None
                 return Step(state, [self._ask(state, previous)])
@@ -338,30 +339,34 @@ class Engine:
         values["ctx"] = state.context.get("ctx") or {}
         return values
 
-    def _visible(self, state: State, candidate: Field) -> bool:
-        return candidate.show_if is None or bool(candidate.show_if.evaluate(self._values(state)))
+    def _visible_fields(self, state: State) -> list[Field]:
+        values = self._values(state)
+        return [f for f in self.form.fields if _shown(f, values)]
 
     def _next_visible(self, state: State, after: int) -> Field | None:
-        return next((f for f in self.form.fields[after + 1 :] if self._visible(state, f)), None)
+        values = self._values(state)
+        return next((f for f in self.form.fields[after + 1 :] if _shown(f, values)), None)
 
     def _following(self, state: State, current: Field) -> Field | None:
         """Next question: in order while filling; after `修改 N`, only what the change newly requires."""
         position = self.form.index(current.id)
         if not state.editing:
             return self._next_visible(state, position)
+        values = self._values(state)
         return next(
-            (f for f in self.form.fields[position + 1 :] if f.id not in state.answers and self._visible(state, f)),
-            None,
+            (f for f in self.form.fields[position + 1 :] if f.id not in state.answers and _shown(f, values)), None
         )
 
     def _prune(self, state: State) -> None:
         """Answers to questions an edit has hidden no longer belong to the form."""
+        values = self._values(state)
         for candidate in self.form.fields:
-            if candidate.id in state.answers and not self._visible(state, candidate):
+            if candidate.id in state.answers and not _shown(candidate, values):
                 del state.answers[candidate.id]
+                values = self._values(state)  # a hidden answer may have been what showed a later question
 
     def _answered(self, state: State) -> list[Field]:
-        return [f for f in self.form.fields if f.id in state.answers and self._visible(state, f)]
+        return [f for f in self._visible_fields(state) if f.id in state.answers]
 
     def _keep(self, state: State, current: Field) -> Json:
         if current.id in state.answers:
@@ -394,7 +399,8 @@ class Engine:
         return {"title": self.form.title, "form": self.form.id}
 
     def _field_context(self, state: State, current: Field) -> dict[str, Any]:
-        visible = [f for f in self.form.fields if self._visible(state, f)]
+        values = self._values(state)
+        visible = [f for f in self.form.fields if _shown(f, values)]
         keep = self._keep(state, current)
         return {
             "form": self.form.id,
@@ -405,7 +411,7 @@ class Engine:
             "total": len(visible),
             "keep": None if keep is None else display(current, keep),
             "keep_source": self._keep_source(state, current),
-            "values": self._values(state),
+            "values": values,
         }
 
     def _ask(self, state: State, current: Field) -> Say:
@@ -464,3 +470,8 @@ class Engine:
     def _progress(self, state: State) -> Say:
         pending = self.form.field(state.cursor).label if state.cursor else None
         return Say("forms/_progress.j2", {"title": self.form.title, "items": self._items(state), "pending": pending})
+
+
+def _shown(candidate: Field, values: dict[str, Any]) -> bool:
+    """Whether a question applies, given the answers so far (as `Engine._values` types them)."""
+    return candidate.show_if is None or bool(candidate.show_if.evaluate(values))
