@@ -64,17 +64,19 @@ class _Ticket:
 
 
 class _UserLocks:
-    """FIFO per-user asyncio locks, forgotten when nobody holds or waits for them."""
+    """FIFO per-user asyncio locks, forgotten when nobody holds or waits for them; the work runs on at most
+    `threads` threads at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._threads = anyio.CapacityLimiter(threads)
 
     async def run(self, key: str, work: Callable[[], T]) -> T:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                return await anyio.to_thread.run_sync(work)
+                return await anyio.to_thread.run_sync(work, limiter=self._threads)
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -97,7 +99,7 @@ class Inbox:
         self._settings = settings
         self._clock = clock
         self._on_outbox = on_outbox
-        self._locks = _UserLocks()
+        self._locks = _UserLocks(settings.handler_threads)
         self._background: set[asyncio.Task[str | None]] = set()
 
     async def deliver(self, incoming: Incoming) -> str | None:

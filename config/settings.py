@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     replay_window_seconds: int = Field(default=300, ge=1)
     reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.8)
+    # Messages one worker handles at once. More only wait on the database and on each other: at the month-end
+    # peak the benchmark saw PostgreSQL's p99 at 80% load fall from ~500 ms with 40 to ~120 ms with 4.
+    handler_threads: int = Field(default=4, ge=1, le=64)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     timezone: str = "Asia/Shanghai"

@@ -18,7 +18,6 @@ from bot.wechat import Kind
 from storage import drafts, sealed
 from storage.models import Conversation, Draft, Submission
 
-
 ROUTED_DRAFT = "forms.routed_draft"
 
 

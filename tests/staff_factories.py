@@ -25,7 +25,8 @@ _serial = itertools.count(1)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _submission(session: Session, form_id: str, enterprise_id: int | None) -> int:
+def submission(session: Session, form_id: str, enterprise_id: int | None) -> int:
+    """The generic submission record a report, warning or application row points at."""
     n = next(_serial)
     record = Submission(
         form_id=form_id,
@@ -69,7 +70,7 @@ def report(
 ) -> MonthlyReport:
     assert company.id is not None
     row = MonthlyReport(
-        submission_id=_submission(session, "monthly_report", company.id),
+        submission_id=submission(session, "monthly_report", company.id),
         enterprise_id=company.id,
         period=period,
         revision=revision,
@@ -98,7 +99,7 @@ def warning(
 ) -> DisputeWarning:
     n = next(_serial)
     row = DisputeWarning(
-        submission_id=_submission(session, "warning", company.id if company else None),
+        submission_id=submission(session, "warning", company.id if company else None),
         receipt=f"YJ{n:06d}",
         enterprise_id=company.id if company else None,
         reporter="warner",
@@ -140,7 +141,7 @@ def application(
 ) -> HardshipApplication:
     n = next(_serial)
     row = HardshipApplication(
-        submission_id=_submission(session, "hardship", company.id),
+        submission_id=submission(session, "hardship", company.id),
         receipt=f"BF{n:06d}",
         enterprise_id=company.id or 0,
         chair="chair",

@@ -173,6 +173,22 @@ def test_one_users_messages_are_handled_one_at_a_time_in_arrival_order(settings:
         assert all(earlier[2] <= later[1] for earlier, later in pairwise(spans))
 
 
+def test_a_worker_handles_at_most_its_configured_number_of_messages_at_once(
+    database_url: str, fake: FakeWechatServer
+) -> None:
+    """Six chairs write at the same moment; two threads take them. (SQLite admits one writer anyway.)"""
+    counter = SlowCounter(seconds=0.2)
+    with counting(make_settings(database_url, fake.url, handler_threads=2), counter) as service:
+        signed = [service.wechat.signer.sign(text_xml(f"chair-{i}", "月报", new_msg_id())) for i in range(6)]
+        with ThreadPoolExecutor(6) as pool:
+            replies = list(
+                pool.map(lambda request: service.wechat.post(request[1], params=request[0], sign=False), signed)
+            )
+    assert [reply.status_code for reply in replies] == [200] * 6 and len(counter.calls) == 6
+    overlap = max(sum(1 for _, start, end in counter.spans if start <= moment < end) for _, moment, _ in counter.spans)
+    assert overlap == (2 if database_url.startswith("postgresql") else 1)
+
+
 def test_a_failing_handler_gets_an_apology_and_a_retry_does_not_run_it_again(settings: Settings) -> None:
     counter = SlowCounter(fail=True)
     with counting(settings, counter) as service:

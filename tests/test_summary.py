@@ -3,7 +3,6 @@ marked, the docx readable, and `总结` by chat answering staff with working sig
 
 from __future__ import annotations
 
-import itertools
 import re
 import shutil
 import subprocess
@@ -17,7 +16,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot import summary as work_summary
@@ -35,15 +33,14 @@ from storage.models import (
     Member,
     MonthlyReport,
     Role,
-    Submission,
 )
 from tests.conftest import enroll, make_settings
 from tests.harness import Chat, Clock, Service, running_service
+from tests.staff_factories import submission
 
 ZONE = ZoneInfo("Asia/Shanghai")
 H1 = parse_period("2024H1", today=date(2024, 8, 1))
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-_serial = itertools.count(1)
 
 
 def local(*args: int) -> datetime:
@@ -176,23 +173,6 @@ WARNERS = [
 ]
 
 
-def _submission(session: Session, enterprise_id: int | None) -> int:
-    n = next(_serial)
-    row = Submission(
-        form_id="seed",
-        receipt=f"SUM{n:06d}",
-        draft_key=f"seed:{n}",
-        openid="seed",
-        enterprise_id=enterprise_id,
-        answers={},
-        submitted_at=T0,
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
-
-
 def seed(db: Database, data_key: str) -> None:
     from storage import crypto
 
@@ -214,7 +194,7 @@ def seed(db: Database, data_key: str) -> None:
         for report in REPORTS:
             session.add(
                 MonthlyReport(
-                    submission_id=_submission(session, ids[report.enterprise]),
+                    submission_id=submission(session, "seed", ids[report.enterprise]),
                     enterprise_id=ids[report.enterprise],
                     period=report.period,
                     revision=report.revision,
@@ -226,7 +206,7 @@ def seed(db: Database, data_key: str) -> None:
             )
         for n, warning in enumerate(WARNINGS):
             row = DisputeWarning(
-                submission_id=_submission(session, ids["甲纺织"]),
+                submission_id=submission(session, "seed", ids["甲纺织"]),
                 receipt=f"W{n}",
                 enterprise_id=ids["甲纺织"],
                 reporter="seed",
@@ -251,7 +231,7 @@ def seed(db: Database, data_key: str) -> None:
                 session.add(CaseEvent(case_kind="warning", case_id=row.id, to_state=state, actor="staff", at=at))
         for n, application in enumerate(APPLICATIONS):
             hardship = HardshipApplication(
-                submission_id=_submission(session, ids["乙化工"]),
+                submission_id=submission(session, "seed", ids["乙化工"]),
                 receipt=f"H{n}",
                 enterprise_id=ids["乙化工"],
                 chair="seed",
@@ -293,7 +273,7 @@ def seed(db: Database, data_key: str) -> None:
         for n, (name, kind, first, last, state) in enumerate(EXEMPTIONS):
             session.add(
                 DuesExemption(
-                    submission_id=_submission(session, ids[name]),
+                    submission_id=submission(session, "seed", ids[name]),
                     receipt=f"X{n}",
                     enterprise_id=ids[name],
                     kind=kind,
