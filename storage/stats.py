@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true, union_all
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
@@ -129,18 +129,29 @@ def report_totals(session: Session, first: str, last: str) -> ReportTotals:
 def _period_end_stocks(session: Session, first: str, last: str) -> tuple[int, dict[str, Decimal]]:
     """Each enterprise's last report in the range.
 
-    PostgreSQL probes `ux_report_revision` once per enterprise (LATERAL), which costs the same for a month or two
-    years; SQLite has no LATERAL and ranks the range's rows with a window function instead.
+    PostgreSQL takes the range's last month as it stands (most enterprises report every month) and probes
+    `ux_report_revision` (LATERAL) only for the enterprises missing from it: a third of the time of probing every
+    enterprise. SQLite has no LATERAL and ranks the range's rows with a window function instead.
     """
     if session.get_bind().dialect.name == "postgresql":
-        source: Any = (
-            select(*(getattr(MonthlyReport, name) for name in STOCKS))
+        stocks = [getattr(MonthlyReport, name) for name in STOCKS]
+        in_last_month = _latest_in(last, last)
+        earlier = (
+            select(*stocks)
             .where(col(MonthlyReport.enterprise_id) == col(Enterprise.id), _latest_in(first, last))
             .order_by(col(MonthlyReport.period).desc())
             .limit(1)
             .lateral("last_report")
         )
-        query = columns_select(func.count(), *_sums(source)).select_from(Enterprise).join(source, true())
+        reported_last = exists().where(col(MonthlyReport.enterprise_id) == col(Enterprise.id), in_last_month)
+        source: Any = union_all(
+            select(*stocks).where(in_last_month),
+            columns_select(*(earlier.c[name] for name in STOCKS))
+            .select_from(Enterprise)
+            .join(earlier, true())
+            .where(~reported_last),
+        ).subquery("period_end")
+        query = columns_select(func.count(), *_sums(source))
     else:
         rank = func.row_number().over(
             partition_by=col(MonthlyReport.enterprise_id), order_by=col(MonthlyReport.period).desc()

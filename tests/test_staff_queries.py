@@ -23,7 +23,7 @@ from bot.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage import stats
 from storage.db import Database
-from storage.models import AuditLog
+from storage.models import AuditLog, Enterprise
 from tests import staff_factories as f
 from tests.conftest import enroll, make_settings
 from tests.harness import NOW, Chat, Clock, Service, running_service
@@ -130,6 +130,18 @@ def test_figures_over_a_quarter_take_stocks_from_the_last_report(staff: Chat, db
     assert "已报 3 份 / 应报 16 份，报送率 18.7%" in reply  # 4 unions × Jul–Oct
     assert "期末职工人数：150 人" in reply  # 甲's October report, not September's
     assert "新增会员：6 人" in reply  # 2 + 3 + 1
+
+
+def test_period_end_stocks_mix_the_last_month_and_earlier_last_reports(db: Database, settings: Settings) -> None:
+    """甲 and 乙 reported October, 丙 only September: its September figures stand for the period's end."""
+    seed_figures(db, settings)
+    with db.transaction() as s:
+        (c,) = [e for e in s.exec(select(Enterprise)).all() if e.name == "丙公司"]
+        f.report(s, c, "2026-09", employees=30, members=20)
+    with db.transaction() as s:
+        totals = stats.report_totals(s, "2026-09", "2026-10")
+    assert totals.enterprises == 3
+    assert totals.stocks == {"employees": 180, "members": 150}
 
 
 @pytest.mark.parametrize(
