@@ -24,6 +24,8 @@ CHINA_TIME = timezone(timedelta(hours=8), "CST")
 _ROLE_WORDS = {"预警员": Role.WARNER, "预警": Role.WARNER, "主席": Role.CHAIR, "工会主席": Role.CHAIR}
 _BIND = re.compile(r"^绑定\s*(.*)$", re.DOTALL)
 _GATED = frozenset({Kind.TEXT, Kind.IMAGE, Kind.CLICK, Kind.UNSUPPORTED})
+_DUTY = re.compile(r"^值班\s*(\S*)$")
+_DUTY_WORDS = {"开": True, "开启": True, "是": True, "关": False, "关闭": False, "否": False}
 
 
 def _bind_request(ctx: Context) -> bool:
@@ -91,6 +93,19 @@ def invite(ctx: Context) -> str:
     return ctx.render(
         "binding/invite_created.j2", invite=code, enterprise=enterprise, expires=code.expires_at.astimezone(CHINA_TIME)
     )
+
+
+@router.route(lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(_DUTY.match(ctx.text)) and ctx.is_staff)
+def duty(ctx: Context) -> str:
+    """Staff say whether they take the instant alerts (new warnings, applications, requests), e.g. while on leave."""
+    member = ctx.member
+    assert member is not None
+    typed = _DUTY.match(ctx.text)
+    switch = _DUTY_WORDS.get(typed[1] if typed else "")
+    if switch is not None:
+        identity.set_on_duty(ctx.session, member, switch)
+    others = [person.name for person in identity.on_duty_staff(ctx.session) if person.id != member.id]
+    return ctx.render("binding/duty.j2", on_duty=member.on_duty, changed=switch is not None, others=others)
 
 
 @router.route(lambda ctx: ctx.incoming.kind is Kind.SUBSCRIBE and ctx.member is None)

@@ -204,6 +204,12 @@ def deactivate(session: Session, openid: str, now: datetime) -> bool:
     return True
 
 
+def set_on_duty(session: Session, member: Member, on_duty: bool) -> None:
+    """Off duty, staff still get escalations and digests; only the instant alerts skip them."""
+    member.on_duty = on_duty
+    session.add(member)
+
+
 def is_staff(member: Member | None) -> TypeIs[Member]:
     return member is not None and member.role in STAFF_ROLES
 

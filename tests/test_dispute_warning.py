@@ -398,3 +398,33 @@ def test_recording_the_same_submission_twice_keeps_one_case(warner: Chat, db: Da
     [warning] = warnings_in(db)
     assert created is False and again.id == warning.id and warning.level_reasons == ["涉及职工 12 人（10 人及以上）"]
     assert len(events_of(db, warning.id)) == 1
+
+
+def test_staff_go_off_and_on_duty_by_message(
+    svc: Service, staff: Chat, warner: Chat, db: Database, fake: FakeWechatServer, clock: Clock
+) -> None:
+    """staff-1 goes on leave: the next warning alerts only staff-2; back on duty, the one after alerts both."""
+    assert "您目前在值班" in staff.say("值班")
+    reply = staff.say("值班 关")
+    assert "已关闭值班" in reply and "其他值班人员：staff-2" in reply
+    with db.transaction() as session:
+        assert not session.exec(select(Member).where(Member.openid == "staff-1")).one().on_duty
+    file_until_summary(warner)
+    assert "已通知街道总工会值班人员（1 人）" in warner.say("确认")
+    svc.services.outbox.drain()
+    assert fake.state.sent("staff-1") == [] and len(fake.state.sent("staff-2")) == 1
+    assert "已开启值班" in staff.say("值班 开")
+    clock.advance(minutes=20)
+    file(warner)
+    svc.services.outbox.drain()
+    assert len(fake.state.sent("staff-1")) == 1 and len(fake.state.sent("staff-2")) == 2
+
+
+def test_the_last_one_off_duty_is_told_nobody_gets_the_instant_alerts(svc: Service, staff: Chat, db: Database) -> None:
+    with db.transaction() as session:
+        admin = session.exec(select(Member).where(Member.openid == "staff-2")).one()
+        admin.on_duty = False
+        session.add(admin)
+    assert "目前只有您一人值班" in staff.say("值班")
+    assert "没有任何工作人员值班" in staff.say("值班 关")
+    assert "值班" not in Chat(svc.wechat, "chair-1").say("值班 关")  # a chair gets the help, not a switch
