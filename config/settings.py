@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +59,16 @@ class Settings(BaseSettings):
 
     scheduler_run_in_service: bool = True  # reminders and escalations; one leader among the processes
     scheduler_interval_seconds: float = Field(default=60.0, ge=1)
+
+    @field_validator("report_due_day")
+    @classmethod
+    def _due_after_opening(cls, value: int, info: ValidationInfo) -> int:
+        opens = info.data.get("report_open_day")
+        if opens is not None and value < opens:
+            raise ValueError(
+                f"must not come before UNIONBOT_REPORT_OPEN_DAY ({opens}): a report would be due before it opens"
+            )
+        return value
 
     @field_validator("wechat_aes_key")
     @classmethod

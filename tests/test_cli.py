@@ -36,6 +36,7 @@ def test_wrong_aes_key_stops_start_up_naming_the_setting(tmp_path: Path) -> None
         ("UNIONBOT_WECHAT_AES_KEY", "!" * 43, "UNIONBOT_WECHAT_AES_KEY: is not valid base64"),
         ("UNIONBOT_DATABASE_URL", "mysql://x", "UNIONBOT_DATABASE_URL: must be a sqlite:/// or postgresql"),
         ("UNIONBOT_REPLY_BUDGET_SECONDS", "6", "UNIONBOT_REPLY_BUDGET_SECONDS"),
+        ("UNIONBOT_REPORT_DUE_DAY", "0", "UNIONBOT_REPORT_DUE_DAY"),
     ],
 )
 def test_settings_errors_name_the_variable(
@@ -44,6 +45,15 @@ def test_settings_errors_name_the_variable(
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=re.escape(message)):
         load_settings()
+
+
+def test_a_due_day_before_the_opening_day_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNIONBOT_REPORT_OPEN_DAY", "12")
+    monkeypatch.setenv("UNIONBOT_REPORT_DUE_DAY", "10")
+    with pytest.raises(SettingsError, match=re.escape("UNIONBOT_REPORT_DUE_DAY: must not come before")):
+        load_settings()
+    monkeypatch.setenv("UNIONBOT_REPORT_DUE_DAY", "12")
+    assert load_settings().report_due_day == 12
 
 
 def test_valid_aes_key_is_accepted_and_empty_means_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
