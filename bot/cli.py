@@ -17,6 +17,7 @@ from config.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseUnreachable
 from storage.migrate import SchemaBehind, new_revision, require_current, upgrade
 
+log = logging.getLogger("unionbot")
 app = typer.Typer(help="工会助手 (unionbot): the WeChat backend of a sub-district trade-union federation.")
 db_app = typer.Typer(help="Database schema.")
 outbox_app = typer.Typer(help="Messages the account sends on its own.")
@@ -80,6 +81,8 @@ def serve(
     finally:
         db.dispose()
     setup_logging()
+    for name in settings.development_secrets():
+        log.warning("%s is the development default, which anyone can read in the source: set your own", name)
     fake = None
     if with_fake_wechat:
         from bot.fake_wechat import FakeWechatServer

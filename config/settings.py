@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     scheduler_run_in_service: bool = True  # reminders and escalations; one leader among the processes
     scheduler_interval_seconds: float = Field(default=60.0, ge=1)
 
+    def development_secrets(self) -> list[str]:
+        """Secrets still at the defaults printed in this source: fine for `make run`, never for real data."""
+        defaults = {
+            "UNIONBOT_DATA_KEY": (self.data_key, DEV_DATA_KEY),
+            "UNIONBOT_LINK_SECRET": (self.link_secret, DEV_LINK_SECRET),
+        }
+        return [name for name, (value, default) in defaults.items() if value == default]
+
     @field_validator("report_due_day")
     @classmethod
     def _due_after_opening(cls, value: int, info: ValidationInfo) -> int:

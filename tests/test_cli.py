@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -54,6 +55,13 @@ def test_a_due_day_before_the_opening_day_is_refused(monkeypatch: pytest.MonkeyP
         load_settings()
     monkeypatch.setenv("UNIONBOT_REPORT_DUE_DAY", "12")
     assert load_settings().report_due_day == 12
+
+
+def test_secrets_left_at_their_development_defaults_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().development_secrets() == ["UNIONBOT_DATA_KEY", "UNIONBOT_LINK_SECRET"]
+    monkeypatch.setenv("UNIONBOT_DATA_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("UNIONBOT_LINK_SECRET", "a-secret-of-our-own-42")
+    assert load_settings().development_secrets() == []
 
 
 def test_valid_aes_key_is_accepted_and_empty_means_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
