@@ -40,12 +40,12 @@ event.listen(Session, "pending_to_persistent", _keep)
 
 
 def _sqlite_engine(url: str) -> Engine:
-    path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""  # `sqlite://` is in memory
+    memory = path in ("", ":memory:")
+    if not memory:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # Pooled: opening a connection (and its PRAGMAs) per transaction cost more than the transaction itself.
     # An in-memory database exists only inside its connection, so every session shares that one.
-    memory = not path or path == ":memory:"
     pooling: dict[str, Any] = {"poolclass": StaticPool} if memory else {"pool_size": 5, "max_overflow": 10}
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pooling)
 
