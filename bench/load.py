@@ -61,16 +61,28 @@ class Pool:
     def __init__(self, openids: Sequence[str], script: Sequence[Turn]) -> None:
         self.openids = list(openids)
         self.script = script
-        self.taken = 0
+        self.taken = 0  # walks started
+        self._next = 0
+        self._walking: set[str] = set()
 
     def fresh(self) -> User:
-        user = User(self.openids[self.taken % len(self.openids)], self.script)
-        self.taken += 1
-        return user
+        """The next chair not in the middle of a walk: a chair files one form at a time, and two walks on one
+        chair would answer each other's questions."""
+        for _ in range(len(self.openids)):
+            openid = self.openids[self._next % len(self.openids)]
+            self._next += 1
+            if openid not in self._walking:
+                self._walking.add(openid)
+                self.taken += 1
+                return User(openid, self.script)
+        raise RuntimeError(f"more users at once than the {len(self.openids)} chairs in the pool")
 
     def after(self, user: User) -> User:
         """The same user until its walk is complete, then a fresh one."""
-        return self.fresh() if user.done else user
+        if not user.done:
+            return user
+        self._walking.discard(user.openid)
+        return self.fresh()
 
 
 @dataclass

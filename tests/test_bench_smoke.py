@@ -7,12 +7,13 @@ import asyncio
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 
 from bench.load import Pool, Target, User, closed_loop, openids, percentile, retry_storm
-from bench.script import preferred_walk
+from bench.script import Turn, preferred_walk
 from bench.seed_data import seed_users
 from bot.app import create_app
 from config.settings import Settings
@@ -41,6 +42,17 @@ def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(setti
         filed = session.exec(select(Submission).where(Submission.openid == chairs[3])).all()
     assert len(stored) == len(script)
     assert [s.form_id for s in filed] == [form_id]
+
+
+def test_the_pool_never_hands_a_chair_in_the_middle_of_a_walk_to_another_walker() -> None:
+    pool = Pool(["chair-a", "chair-b"], [Turn("月报"), Turn("确认")])
+    a, b = pool.fresh(), pool.fresh()
+    b.next_turn(), b.next_turn()
+    assert a.openid == "chair-a" and not a.done
+    assert pool.after(b).openid == "chair-b"  # chair-a is still half-way through its report
+    assert pool.taken == 3
+    with pytest.raises(RuntimeError, match="more users at once"):
+        pool.fresh()
 
 
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=200))
