@@ -161,6 +161,7 @@ def test_a_warner_files_a_warning_sees_its_level_and_staff_on_duty_are_alerted(
     assert template.path == TEMPLATE_SEND_PATH and template.body is not None
     assert template.body["template_id"] == "TM_WARNING_ALERT"
     assert template.body["data"]["thing1"]["value"] == COMPANY and template.body["data"]["number4"]["value"] == "35"
+    assert template.body["data"]["character_string6"]["value"] == number  # what staff need to answer 签收 W…
     for private in (PHONE, STORY, "warner-1", "厂区门口"):
         assert private not in alert and private not in str(template.body)
     assert fake.state.sent("staff-3") == []

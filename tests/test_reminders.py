@@ -402,6 +402,7 @@ def test_a_major_warning_is_escalated_after_30_minutes_even_at_night(
         "number4": {"value": "35"},
         "time5": {"value": "2026-12-02 22:40"},
         "thing6": {"value": "超时未签收"},
+        "character_string7": {"value": "YJ-1"},
     }
     assert [call.body["template_id"] for call in fake.state.sent("staff-2") if call.body] == ["TM_WARNING_ESCALATION"]
     everything = str([call.body for call in fake.state.snapshot()])
