@@ -196,6 +196,17 @@ REPORT_COLUMNS = (
 SUBMISSION_COLUMNS = ("id", "form_id", "receipt", "draft_key", "openid", "enterprise_id", "answers", "submitted_at")
 
 
+def _seed_submissions(
+    db: Database, form_id: str, prefix: str, first: int, filed: Iterable[tuple[int, datetime]]
+) -> int:
+    """The generic submission row each seeded record points at: one per (enterprise, time), ids from `first`."""
+    rows = (
+        (first + i, form_id, f"{prefix}{first + i}", f"seed:{first + i}", f"seed-chair-{e:06d}", e, {}, at)
+        for i, (e, at) in enumerate(filed)
+    )
+    return bulk_insert(db, "submission", SUBMISSION_COLUMNS, rows)
+
+
 def seed_scale(db: Database, enterprises: int, months: int = 24, now: datetime | None = None) -> Seeded:
     """The scale data set (see the module docstring); ids start after what the database already holds."""
     began = time.perf_counter()
@@ -233,11 +244,6 @@ def seed_scale(db: Database, enterprises: int, months: int = 24, now: datetime |
     submission_first = _max_id(db, "submission") + 1
     report_first = _max_id(db, "monthly_report") + 1
 
-    def submissions() -> Iterator[tuple[Any, ...]]:
-        for i, (e, _period) in enumerate(filed):
-            sid = submission_first + i
-            yield (sid, "monthly_report", f"Y{sid}", f"seed:{sid}", f"seed-chair-{e:06d}", e, {}, now)
-
     def reports() -> Iterator[tuple[Any, ...]]:
         for i, (e, p) in enumerate(filed):
             staff = sizes[e]
@@ -251,7 +257,7 @@ def seed_scale(db: Database, enterprises: int, months: int = 24, now: datetime |
                 Decimal(disputes * 30000), disputes == 1, (e + i) % 5, (e + i) % 3, Decimal((e + i) % 3 * 500),
             )  # fmt: skip
 
-    bulk_insert(db, "submission", SUBMISSION_COLUMNS, submissions())
+    _seed_submissions(db, "monthly_report", "Y", submission_first, ((e, now) for e, _period in filed))
     reported = bulk_insert(db, "monthly_report", REPORT_COLUMNS, reports())
     warnings = _seed_warnings(db, rng, list(ids), now, months, submission_first + len(filed))
     hardship = _seed_hardship(db, rng, list(ids), now, months, submission_first + len(filed) + warnings)
@@ -267,24 +273,7 @@ def _seed_warnings(db: Database, rng: random.Random, ids: list[int], now: dateti
     """About one warning per 20 enterprises over the period, spread over the months."""
     count = max(1, len(ids) // 20)
     chosen = [(rng.choice(ids), now - timedelta(days=rng.randint(1, months * 30))) for _ in range(count)]
-    bulk_insert(
-        db,
-        "submission",
-        SUBMISSION_COLUMNS,
-        (
-            (
-                first_sub + i,
-                "dispute_warning",
-                f"W-s{first_sub + i}",
-                f"seed:{first_sub + i}",
-                f"seed-chair-{e:06d}",
-                e,
-                {},
-                at,
-            )
-            for i, (e, at) in enumerate(chosen)
-        ),
-    )
+    _seed_submissions(db, "dispute_warning", "W-s", first_sub, chosen)
     first = _max_id(db, "dispute_warning") + 1
     columns = (
         "id", "submission_id", "receipt", "enterprise_id", "reporter", "found_at", "place", "category", "workers",
@@ -324,24 +313,7 @@ def _seed_hardship(db: Database, rng: random.Random, ids: list[int], now: dateti
     """About one application per 30 enterprises over the period."""
     count = max(1, len(ids) // 30)
     chosen = [(rng.choice(ids), now - timedelta(days=rng.randint(1, months * 30))) for _ in range(count)]
-    bulk_insert(
-        db,
-        "submission",
-        SUBMISSION_COLUMNS,
-        (
-            (
-                first_sub + i,
-                "hardship",
-                f"H-s{first_sub + i}",
-                f"seed:{first_sub + i}",
-                f"seed-chair-{e:06d}",
-                e,
-                {},
-                at,
-            )
-            for i, (e, at) in enumerate(chosen)
-        ),
-    )
+    _seed_submissions(db, "hardship", "H-s", first_sub, chosen)
     first = _max_id(db, "hardship_application") + 1
     columns = (
         "id", "submission_id", "receipt", "enterprise_id", "chair", "worker_name", "id_number_enc", "id_digest",
