@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 
 from bench.script import Turn, plan
+from bot.channel.signing import Signer, new_msg_id, text_xml
 from bot.dialog.forms import load_forms
-from bot.signing import Signer, new_msg_id, text_xml
 
 ACCOUNT = "gh_unionbot"
 SLOW_SECONDS = 1.0

@@ -32,7 +32,7 @@ from bench import scale
 from bench.load import Pool, Report, StormResult, Target, User, closed_loop, open_loop, openids, retry_storm, script_for
 from bench.script import Turn, preferred_walk
 from bench.seed_data import seed_scale, seed_users
-from bot.fake_wechat import FakeWechatServer
+from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade

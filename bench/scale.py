@@ -25,7 +25,7 @@ from bench.load import Target
 from bench.script import Turn
 from bench.seed_data import Seeded
 from bot.app import create_app
-from bot.fake_wechat import FakeWechatServer
+from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
 
@@ -173,10 +173,10 @@ def command_timings(settings: Settings, bare: dict[str, float]) -> list[Timing]:
 def summary_timing(db: Database, settings: Settings, bare: dict[str, float], now: datetime) -> Timing:
     """The half-year summary (`bot.summary.build`) for 上半年."""
     needed = sum(bare[name] for name in NEEDS["summary"])
-    if not _exists("bot.summary"):
+    if not _exists("bot.services.summary"):
         return Timing("half-year summary", None, needed, "not built yet")
-    from bot.dialog.normalize import parse_period
-    from bot.summary import build
+    from bot.services.summary import build
+    from domain.normalize import parse_period
 
     period = parse_period("上半年", today=now.astimezone(settings.zone).date())
 
@@ -202,12 +202,12 @@ def reminders(
     db: Database, settings: Settings, now: datetime, fake: FakeWechatServer, deliver_for: float
 ) -> ReminderRun:
     """Plan and queue reminders for every chair, then deliver for `deliver_for` seconds through the stand-in."""
-    if not _exists("bot.reminder_job"):
+    if not _exists("bot.services.reminder_job"):
         return ReminderRun(note="not built yet")
-    from bot.outbox import OutboxWorker
-    from bot.reminder_job import plan_and_queue
-    from bot.tokens import DatabaseTokenCache
-    from bot.wechat_api import WechatApi
+    from bot.channel.outbox import OutboxWorker
+    from bot.channel.tokens import DatabaseTokenCache
+    from bot.channel.wechat_api import WechatApi
+    from bot.services.reminder_job import plan_and_queue
 
     moment = next_opening(now, settings)
     run = ReminderRun()

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bot.channel.signing import new_msg_id, text_xml
+from bot.channel.wechat import parse
 from bot.dialog.engine import Engine, Message, Mode, State, Submit
 from bot.dialog.fields import Field, FieldType
 from bot.dialog.forms import Form, load_forms
-from bot.dispatch import Context
-from bot.signing import new_msg_id, text_xml
-from bot.wechat import parse
+from bot.routing.router import Context
 from config.settings import Settings
 from storage.db import Database
 

@@ -18,15 +18,23 @@ import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from bot import files
+from bot.channel import files
+from bot.channel.inbox import Inbox
+from bot.channel.outbox import OutboxWorker
+from bot.channel.tokens import DatabaseTokenCache, RedisTokenCache, TokenCache
+from bot.channel.wechat import (
+    Crypto,
+    RejectedRequest,
+    check_fresh,
+    check_xml_body,
+    parse,
+    text_reply_xml,
+    verify_signature,
+)
+from bot.channel.wechat_api import WechatApi
 from bot.composition import build_dispatcher
-from bot.dispatch import Dispatcher
-from bot.inbox import Inbox
-from bot.outbox import OutboxWorker
-from bot.scheduler import Scheduler
-from bot.tokens import DatabaseTokenCache, RedisTokenCache, TokenCache
-from bot.wechat import Crypto, RejectedRequest, check_fresh, check_xml_body, parse, text_reply_xml, verify_signature
-from bot.wechat_api import WechatApi
+from bot.routing.router import Dispatcher
+from bot.services.scheduler import Scheduler
 from config.settings import Settings, get_settings
 from storage.db import Database, DatabaseUnreachable, utcnow
 from storage.media import MediaVault

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.dialog.forms import load_forms
-from bot.dispatch import Dispatcher
+from bot.routing.router import Dispatcher
 from handlers import binding, dispute_warning, hardship, help, monthly_report, paging, staff_queries, summary
 from handlers.forms import FormDesk
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, model_validator
 
-from storage.models import WarningLevel
+from domain.enums import WarningLevel
 
 REMINDERS_FILE = Path(__file__).resolve().parent / "reminders.yaml"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from storage.models import WarningLevel
+from domain.enums import WarningLevel
 
 LEVELS_FILE = Path(__file__).resolve().parent / "warning_levels.yaml"
 

@@ -11,11 +11,11 @@ import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-from bot.dispatch import Context, Router
-from bot.wechat import Kind
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from domain.enums import Role
 from storage import identity, roster
 from storage.identity import AlreadyBound, Bound, Locked, Refused
-from storage.models import Role
 
 router = Router("binding")
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot import links, outbox
 from bot.dialog.engine import Say
 from bot.dialog.forms import Form
-from bot.dispatch import Context, Router
-from bot.notify import notify
-from bot.warning_rules import (
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from bot.services import links
+from bot.services.notify import notify
+from config.warning_levels import Assessment, assess, level_rules
+from domain.enums import Role, WarningLevel, WarningState
+from domain.warning_rules import (
     MAX_NOTE,
     MEDIATION_DAYS,
     MOVES,
@@ -28,11 +31,9 @@ from bot.warning_rules import (
     parse_level,
     possible,
 )
-from bot.wechat import Kind
-from config.warning_levels import Assessment, assess, level_rules
 from handlers.forms import Hooks
-from storage import identity, media, warnings
-from storage.models import CaseEvent, DisputeWarning, Member, Role, Submission, WarningLevel, WarningState
+from storage import identity, media, outbox, warnings
+from storage.models import CaseEvent, DisputeWarning, Member, Submission
 
 FORM_ID = "dispute_warning"
 NOTE_EXAMPLES = {  # what a note looks like, shown when a verb that needs one came without it

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.dialog import sealed
 from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, State, Step, Submit, command_text
 from bot.dialog.forms import Form
-from bot.dispatch import Context, Router
-from bot.wechat import Kind
-from storage import drafts, sealed
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from storage import drafts
 from storage.models import Conversation, Draft, Submission
 
 ROUTED_DRAFT = "forms.routed_draft"

@@ -16,19 +16,21 @@ from typing import Any
 import yaml
 from sqlmodel import select
 
-from bot import links, outbox
+from bot.dialog import sealed
 from bot.dialog.engine import Engine, Message, Mode, Say, State
 from bot.dialog.forms import FORMS_DIR, Form, parse_form
-from bot.dialog.normalize import ParseError, parse_money
-from bot.dispatch import Context, Router
-from bot.notify import notify
-from bot.wechat import Kind
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from bot.services import links
+from bot.services.notify import notify
 from config.hardship import hardship_config
+from domain.enums import Role
+from domain.normalize import ParseError, parse_money
 from handlers.forms import Hooks
-from storage import drafts, identity, media, sealed
+from storage import drafts, identity, media, outbox
 from storage import hardship as cases
 from storage.hardship import Action, InvalidTransition
-from storage.models import HardshipApplication, Member, Role, Submission
+from storage.models import HardshipApplication, Member, Submission
 
 FORM_ID = "hardship"
 COMMAND = re.compile(r"^(审核|查看|修改申请|入户|公示|发放|复核|退出)\s*([Hh]\d+)(?:\s+(.*))?$", re.DOTALL)

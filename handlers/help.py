@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Context, Router
-from bot.wechat import Kind
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
 
 router = Router("help")
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import calendar
 from bot.dialog.engine import Mode, Say, command_text
 from bot.dialog.forms import Form
-from bot.dialog.normalize import ParseError, parse_month
-from bot.dispatch import Context, Router
-from bot.notify import notify
-from bot.wechat import Kind
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from bot.services.notify import notify
 from config.reporting import reporting
+from domain import calendar
+from domain.enums import RequestState, Role
+from domain.normalize import ParseError, parse_month
 from handlers.forms import Hooks
 from storage import drafts, identity, reports
-from storage.models import DuesExemption, Enterprise, MonthlyReport, RequestState, Role, Submission
+from storage.models import DuesExemption, Enterprise, MonthlyReport, Submission
 
 router = Router("monthly_report")
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from bot.dialog.engine import command_text
-from bot.dispatch import Context, Router
-from bot.wechat import Kind
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from bot.services.pages import SUFFIX_RESERVE, split
 from storage import crypto
 from storage.drafts import conversation
 from storage.models import Conversation
 
 router = Router("paging")
 MORE = frozenset({"更多", "下一页", "继续看"})
-SUFFIX_RESERVE = 120  # bytes kept free on each page for the "（第1/3页…）" line
 
 
 @router.route(lambda ctx: ctx.incoming.kind is Kind.TEXT and command_text(ctx.text) in MORE)
@@ -23,27 +23,6 @@ def more(ctx: Context) -> str:
     page, pointer.pages = pointer.pages[0], pointer.pages[1:]
     ctx.session.add(pointer)
     return crypto.decrypt(ctx.settings.data_key, page)
-
-
-def split(text: str, budget: int) -> list[str]:
-    """Pieces of at most `budget` UTF-8 bytes, cut at line ends where possible, never inside a character."""
-    pages: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line.encode()) > budget:
-            cut = len(line.encode()[:budget].decode(errors="ignore"))
-            if current:
-                pages.append(current)
-                current = ""
-            pages.append(line[:cut])
-            line = line[cut:]
-        if len((current + line).encode()) > budget:
-            pages.append(current)
-            current = ""
-        current += line
-    if current:
-        pages.append(current)
-    return [page.strip() for page in pages if page.strip()]
 
 
 def paginate(ctx: Context, reply: str | None) -> str | None:

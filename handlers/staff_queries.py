@@ -10,16 +10,17 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from bot import export, links
-from bot.calendar import label as month_label
-from bot.calendar import reporting_period
 from bot.dialog.engine import Mode
-from bot.dialog.normalize import ParseError, Period, parse_period
-from bot.dispatch import Context, Router
-from bot.wechat import Kind
+from bot.routing.message import Kind
+from bot.routing.router import Context, Router
+from bot.services import export, links
+from domain.calendar import label as month_label
+from domain.calendar import reporting_period
+from domain.enums import WarningState
+from domain.normalize import ParseError, Period, parse_period
 from handlers.forms import Hooks
 from storage import drafts, stats
-from storage.models import AuditLog, Conversation, HardshipApplication, WarningState
+from storage.models import AuditLog, Conversation, HardshipApplication
 
 router = Router("staff_queries")
 hooks: dict[str, Hooks] = {}

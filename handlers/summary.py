@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot import links
-from bot import summary as work_summary
-from bot.dialog.normalize import ParseError, Period, parse_period
-from bot.dispatch import Context, Router
+from bot.routing.router import Context, Router
+from bot.services import links
+from bot.services import summary as work_summary
+from domain.normalize import ParseError, Period, parse_period
 from handlers.forms import Hooks
 from storage import figures
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.dialog.normalize import mask_id_number
+from domain.enums import HardshipState
+from domain.normalize import mask_id_number
 from storage import crypto
-from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication, HardshipState
+from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication
 
 CASE_KIND = "hardship"
 

@@ -13,7 +13,8 @@ from typing import Literal
 from sqlmodel import Session, col, delete, func, select
 from typing_extensions import TypeIs
 
-from storage.models import BindFailure, Enterprise, InviteCode, Member, Role
+from domain.enums import Role
+from storage.models import BindFailure, Enterprise, InviteCode, Member
 
 # No 0/O, 1/I/L: a code read aloud or copied from a screenshot can only be typed one way.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Numeric, String, Text
 from sqlmodel import Field, SQLModel
 
+from domain.enums import HardshipState, RequestState, WarningState
+
 
 class ReplyMode(StrEnum):
     PASSIVE = "passive"  # answered in the HTTP response
@@ -86,13 +88,6 @@ class AccessToken(SQLModel, table=True):
     token: str = Field(max_length=1024)
     expires_at: datetime
     fetched_at: datetime
-
-
-class Role(StrEnum):
-    CHAIR = "chair"  # 企业工会主席: one enterprise, files all three forms
-    WARNER = "warner"  # 劳动争议预警员: one enterprise, files warnings only
-    STAFF = "staff"  # 街道总工会工作人员: queries, reviews, alerts
-    ADMIN = "admin"
 
 
 class Enterprise(SQLModel, table=True):
@@ -264,12 +259,6 @@ class MonthlyReport(SQLModel, table=True):
     remarks: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class RequestState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
 class DuesExemption(SQLModel, table=True):
     """亏损免交/缓交: asked by a chair with a reason, decided by staff."""
 
@@ -289,25 +278,6 @@ class DuesExemption(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = None
     decision_note: str | None = Field(default=None, max_length=500)
-
-
-class WarningLevel(StrEnum):
-    GENERAL = "一般"
-    SERIOUS = "较大"
-    MAJOR = "重大"
-
-
-class WarningState(StrEnum):
-    SUBMITTED = "submitted"  # 已上报
-    ACKNOWLEDGED = "acknowledged"  # 已签收
-    VERIFYING = "verifying"  # 核实中
-    MEDIATING = "mediating"  # 调处中
-    RESOLVED = "resolved"  # 已化解
-    FAILED = "failed"  # 未化解
-    REFERRED = "referred"  # 已转仲裁/诉讼/监察
-    VOID = "void"  # 不属实/撤销
-    FOLLOW_UP = "follow_up"  # 回访
-    CLOSED = "closed"  # 已结案
 
 
 class DisputeWarning(SQLModel, table=True):
@@ -341,18 +311,6 @@ class DisputeWarning(SQLModel, table=True):
     outcome_at: datetime | None = None
     closed_at: datetime | None = None
     escalated_at: datetime | None = None
-
-
-class HardshipState(StrEnum):
-    SUBMITTED = "submitted"  # 已提交
-    RETURNED = "returned"  # 退回补正
-    REJECTED = "rejected"  # 不予受理
-    VISITED = "visited"  # 入户核实
-    NOTICE = "notice"  # 公示中
-    APPROVED = "approved"  # 审批通过
-    PAID = "paid"  # 已发放
-    REVIEW = "review"  # 年度复核
-    EXITED = "exited"  # 退出
 
 
 class HardshipApplication(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,18 +11,38 @@ from sqlalchemy import and_, exists, literal, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from bot.reminders import OpenWarning, Recipient, UnreportedChair
-from storage.models import (
-    DisputeWarning,
-    Enterprise,
-    Member,
-    MonthlyReport,
-    OutboxMessage,
-    Role,
-    WarningLevel,
-    WarningState,
-    WechatUser,
-)
+from domain.enums import Role, WarningLevel, WarningState
+from storage.models import DisputeWarning, Enterprise, Member, MonthlyReport, OutboxMessage, WechatUser
+
+
+@dataclass(frozen=True)
+class Recipient:
+    openid: str
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UnreportedChair:
+    """An active, subscribed chair of an enterprise with no report for `period` (and not yet told this step)."""
+
+    period: str
+    openid: str
+    enterprise: str
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OpenWarning:
+    """A submitted, unacknowledged warning; only what an alert may show (no names, no phone numbers)."""
+
+    id: int
+    receipt: str
+    enterprise: str | None
+    level: WarningLevel
+    category: str
+    workers: int
+    created_at: datetime
+
 
 CHUNK = 500  # keys per IN (...) list
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import CaseEvent, DuesExemption, Enterprise, MonthlyReport, RequestState
+from domain.enums import RequestState
+from storage.models import CaseEvent, DuesExemption, Enterprise, MonthlyReport
 
 # The answers a report row keeps, by column; everything else in the answers (gates, computed) is form-only.
 FIGURES = tuple(

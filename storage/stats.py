@@ -17,19 +17,10 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true, union
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
-from bot.calendar import label, month_key, reporting_period, shift
-from bot.dialog.normalize import Period
-from storage.models import (
-    CaseEvent,
-    DisputeWarning,
-    Enterprise,
-    HardshipApplication,
-    HardshipState,
-    Member,
-    MonthlyReport,
-    Role,
-    WarningState,
-)
+from domain.calendar import label, month_key, reporting_period, shift
+from domain.enums import HardshipState, Role, WarningState
+from domain.normalize import Period
+from storage.models import CaseEvent, DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport
 
 # Flows are summed over the months of a period; stocks are read from each enterprise's last report in it.
 FLOWS = (

@@ -21,18 +21,9 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
+from domain.enums import HardshipState, RequestState, Role
 from storage import stats
-from storage.models import (
-    CaseEvent,
-    DisputeWarning,
-    DuesExemption,
-    Enterprise,
-    HardshipState,
-    Member,
-    MonthlyReport,
-    RequestState,
-    Role,
-)
+from storage.models import CaseEvent, DisputeWarning, DuesExemption, Enterprise, Member, MonthlyReport
 
 Value = Decimal | int | None
 

@@ -14,14 +14,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from config.warning_levels import Assessment, Facts
-from storage.models import (
-    CaseEvent,
-    DisputeWarning,
-    Enterprise,
-    Submission,
-    WarningLevel,
-    WarningState,
-)
+from domain.enums import WarningLevel, WarningState
+from storage.models import CaseEvent, DisputeWarning, Enterprise, Submission
 
 CASE_KIND = "warning"
 

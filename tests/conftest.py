@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlmodel import select
 
-from bot.fake_wechat import FakeWechatServer
+from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database, utcnow
 from storage.migrate import upgrade

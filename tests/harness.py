@@ -12,8 +12,8 @@ import xmltodict
 from fastapi.testclient import TestClient
 
 from bot.app import Services, create_app
-from bot.dispatch import Dispatcher
-from bot.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
+from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
+from bot.routing.router import Dispatcher
 from config.settings import Settings
 from storage.db import utcnow
 

@@ -9,17 +9,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from domain.enums import Role
 from storage import crypto
-from storage.models import (
-    CaseEvent,
-    DisputeWarning,
-    Enterprise,
-    HardshipApplication,
-    Member,
-    MonthlyReport,
-    Role,
-    Submission,
-)
+from storage.models import CaseEvent, DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport, Submission
 
 _serial = itertools.count(1)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -15,14 +15,15 @@ from hypothesis import strategies as st
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.cli_admin import invite_app, org_app, staff_app
-from bot.dispatch import Dispatcher
+from bot.cli.admin import invite_app, org_app, staff_app
+from bot.routing.router import Dispatcher
 from config.settings import Settings
+from domain.enums import Role
 from handlers import binding, help
 from storage import identity
 from storage.db import Database, utcnow
 from storage.identity import CODE_ALPHABET, Bound, Refused
-from storage.models import BindFailure, Enterprise, InviteCode, Member, Role
+from storage.models import BindFailure, Enterprise, InviteCode, Member
 from tests.harness import Clock, Service, running_service
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

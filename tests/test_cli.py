@@ -15,7 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from config.settings import SettingsError, load_settings
 from storage.db import Database
 from storage.migrate import current_revisions, head_revisions
@@ -107,10 +107,10 @@ def test_terminal_chat_of_a_newcomer_is_told_how_to_bind(tmp_path: Path) -> None
     """The README's newcomer path: `unionbot serve --with-fake-wechat`, then `unionbot chat`."""
     env = {**os.environ, "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3"}
     env.pop("UNIONBOT_WECHAT_AES_KEY", None)
-    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bot.cli.main", "db", "upgrade"], env=env, check=True, capture_output=True)
     port, fake_port = _free_port(), _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--with-fake-wechat", str(fake_port)],
+        [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port), "--with-fake-wechat", str(fake_port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -128,7 +128,7 @@ def test_terminal_chat_of_a_newcomer_is_told_how_to_bind(tmp_path: Path) -> None
             [
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "bot.cli.main",
                 "chat",
                 "--as",
                 "newcomer",

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from bot.digest import send_monthly_digest
-from bot.fake_wechat import FakeWechatServer
+from bot.devtools.fake_wechat import FakeWechatServer
+from bot.services.digest import send_monthly_digest
 from config.settings import Settings
 from storage.db import Database
 from storage.identity import add_staff

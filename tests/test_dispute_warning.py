@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import col, select
 
-from bot.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
+from bot.devtools.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
 from config.settings import Settings
 from config.warning_levels import assess, level_rules
 from storage import warnings

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from bot.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
+from bot.devtools.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
 from config.settings import Settings
+from domain.enums import RequestState
 from storage.db import Database
-from storage.models import CaseEvent, DuesExemption, Member, RequestState
+from storage.models import CaseEvent, DuesExemption, Member
 from tests.conftest import enroll
 from tests.harness import Chat, Service, running_service
 

@@ -9,9 +9,9 @@ import pytest
 import xmltodict
 from sqlmodel import select
 
-from bot.dispatch import Context, Dispatcher
-from bot.signing import Signer, new_msg_id, text_xml
-from bot.wechat import Kind
+from bot.channel.signing import Signer, new_msg_id, text_xml
+from bot.routing.message import Kind
+from bot.routing.router import Context, Dispatcher
 from config.settings import Settings
 from storage.db import Database
 from storage.models import InboundMessage, WechatUser
@@ -162,7 +162,7 @@ def test_safe_mode_rejects_undecryptable_body_and_wrong_appid(safe_settings: Set
 
 
 def _msg_signature(params: dict[str, str], envelope: bytes) -> str:
-    from bot.wechat import signature_of
+    from bot.channel.wechat import signature_of
 
     encrypted = xmltodict.parse(envelope)["xml"]["Encrypt"]
     return signature_of(TOKEN, params["timestamp"], params["nonce"], encrypted)

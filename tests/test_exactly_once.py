@@ -17,9 +17,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.dispatch import Context, Dispatcher
-from bot.fake_wechat import FakeWechatServer
-from bot.signing import Signer, event_xml, new_msg_id, text_xml
+from bot.channel.signing import Signer, event_xml, new_msg_id, text_xml
+from bot.devtools.fake_wechat import FakeWechatServer
+from bot.routing.router import Context, Dispatcher
 from config.settings import Settings
 from storage import crypto
 from storage.models import InboundMessage, OutboxMessage, ReplyMode, WechatUser
@@ -237,7 +237,7 @@ def two_processes(database_url: str, fake: FakeWechatServer) -> Iterator[list[st
     }
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

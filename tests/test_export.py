@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from config.settings import Settings
 from storage.db import Database, utcnow
 from storage.identity import add_staff

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bot import fake_wechat
-from bot.fake_wechat import (
+from bot.devtools import fake_wechat
+from bot.devtools.fake_wechat import (
     CUSTOM_SEND_PATH,
     MEDIA_GET_PATH,
     MENU_CREATE_PATH,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import summary as work_summary
-from bot.dialog.normalize import ParseError, parse_period
+from bot.services import summary as work_summary
+from domain.normalize import ParseError, parse_period
 from storage import figures
 from storage.db import Database, utcnow
 

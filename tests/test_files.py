@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import files, links
-from bot.fake_wechat import FakeWechatServer, png_for
+from bot.channel import files
+from bot.devtools.fake_wechat import FakeWechatServer, png_for
+from bot.services import links
 from config.settings import Settings
 from storage import crypto
 from storage.db import utcnow

@@ -15,22 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
+from bot.devtools.fake_wechat import FakeWechatServer
+from bot.dialog import sealed
 from bot.dialog.forms import FORMS_DIR, FormError, parse_form
-from bot.fake_wechat import FakeWechatServer
 from config.settings import Settings
-from storage import crypto, sealed
+from domain.enums import HardshipState
+from storage import crypto
 from storage.db import Database, utcnow
 from storage.hardship import add_working_days
-from storage.models import (
-    AuditLog,
-    CaseEvent,
-    Draft,
-    HardshipApplication,
-    HardshipState,
-    OutboxMessage,
-    StoredFile,
-    Submission,
-)
+from storage.models import AuditLog, CaseEvent, Draft, HardshipApplication, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll, make_settings
 from tests.harness import NOW, Chat, Clock, Service, running_service
 

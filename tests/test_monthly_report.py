@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
-from bot.dialog.normalize import ParseError, parse_expiry_date
 from config.reporting import reporting
 from config.settings import Settings
+from domain.normalize import ParseError, parse_expiry_date
 from storage.db import Database
 from storage.models import MonthlyReport, Submission
 from tests.conftest import enroll

@@ -12,13 +12,14 @@ import pytest
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from bot.cli import app as cli_app
-from bot.fake_wechat import CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, FakeWechatServer
-from bot.outbox import LEASE, OutboxWorker, enqueue_template, enqueue_text
-from bot.tokens import DatabaseTokenCache
-from bot.wechat_api import WechatApi
+from bot.channel.outbox import LEASE, OutboxWorker
+from bot.channel.tokens import DatabaseTokenCache
+from bot.channel.wechat_api import WechatApi
+from bot.cli.main import app as cli_app
+from bot.devtools.fake_wechat import CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, FakeWechatServer
 from storage.db import Database, utcnow
 from storage.models import AccessToken, OutboxKind, OutboxMessage, OutboxStatus
+from storage.outbox import enqueue_template, enqueue_text
 from tests.conftest import APPID, SECRET
 
 ALICE = "o-alice"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlmodel import SQLModel
 
-from bot.fake_wechat import FakeWechatServer
+from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
 from tests.conftest import enroll, make_settings

@@ -13,24 +13,16 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.fake_wechat import FakeWechatServer
-from bot.reminder_job import compose, plan_and_queue
-from bot.reminders import Calendar, Facts, OpenWarning, Recipient, UnreportedChair, after, plan, report_steps
+from bot.cli.main import app
+from bot.devtools.fake_wechat import FakeWechatServer
+from bot.services.reminder_job import compose, plan_and_queue
+from bot.services.reminders import Calendar, Facts, after, plan, report_steps
 from config.reminders import Delay, reminders_config
 from config.settings import Settings
+from domain.enums import WarningLevel, WarningState
 from storage.db import Database
-from storage.models import (
-    DisputeWarning,
-    Enterprise,
-    Member,
-    MonthlyReport,
-    OutboxMessage,
-    Submission,
-    WarningLevel,
-    WarningState,
-    WechatUser,
-)
+from storage.models import DisputeWarning, Enterprise, Member, MonthlyReport, OutboxMessage, Submission, WechatUser
+from storage.reminders import OpenWarning, Recipient, UnreportedChair
 from tests.conftest import enroll, make_settings
 from tests.harness import Chat, Clock, Service, running_service
 

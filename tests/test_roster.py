@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.cli_admin import org_app
+from bot.cli.admin import org_app
 from storage.db import Database
 from storage.models import Enterprise
 from tests.test_binding import HONGQI, XINGHE, credit_code

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text, update
 from sqlmodel import func, select
 
-from bot.reminder_job import plan_and_queue
-from bot.scheduler import LEADER_KEY, Scheduler
+from bot.services.reminder_job import plan_and_queue
+from bot.services.scheduler import LEADER_KEY, Scheduler
 from config.settings import Settings
 from storage.db import Database
 from storage.models import Enterprise, OutboxMessage

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot.calendar import shift
-from bot.fake_wechat import FakeWechatServer
+from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
+from domain.calendar import shift
 from storage import stats
 from storage.db import Database
 from storage.models import AuditLog, Enterprise
@@ -264,7 +264,7 @@ def test_one_enterprise(staff: Chat, db: Database, settings: Settings) -> None:
 
 def _download(svc: Service, reply: str, monkeypatch: pytest.MonkeyPatch) -> bytes:
     """Fetch the signed link at the test's clock (the file route reads the real one)."""
-    monkeypatch.setattr("bot.files.utcnow", lambda: NOW)
+    monkeypatch.setattr("bot.channel.files.utcnow", lambda: NOW)
     url = re.search(r"http\S+", reply)
     assert url is not None, reply
     parts = urlsplit(url[0])

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from bot import summary as work_summary
-from bot.cli import app
-from bot.dialog.normalize import parse_period
+from bot.cli.main import app
+from bot.services import summary as work_summary
 from config.settings import Settings
+from domain.enums import Role
+from domain.normalize import parse_period
 from storage import figures
 from storage.db import Database, utcnow
 from storage.models import (
@@ -32,7 +33,6 @@ from storage.models import (
     HardshipApplication,
     Member,
     MonthlyReport,
-    Role,
 )
 from tests.conftest import enroll, make_settings
 from tests.harness import Chat, Clock, Service, running_service
@@ -643,7 +643,7 @@ def test_tampered_or_expired_links_are_refused(svc: Service, files_settings: Set
     assert svc.client.get(f"{parts.path}?{tampered}").status_code == 403
     other = parts.path.replace(".docx", ".md")
     assert svc.client.get(f"{other}?{parts.query}").status_code == 403
-    from bot import links
+    from bot.services import links
 
     old = links.signed_url(files_settings, parts.path.removeprefix("/files/"), utcnow() - timedelta(hours=3))
     old_parts = urlsplit(old)

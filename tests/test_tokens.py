@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.tokens import MARGIN, DatabaseTokenCache, RedisTokenCache, TokenCache
+from bot.channel.tokens import MARGIN, DatabaseTokenCache, RedisTokenCache, TokenCache
 from storage.db import Database, utcnow
 from storage.models import AccessToken
 from tests.conftest import APPID, _empty_tables

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.dialog.forms import load_forms
-from bot.warning_rules import (
+from config.warning_levels import Facts, assess, level_rules, parse_rules
+from domain.enums import WarningLevel
+from domain.enums import WarningState as S
+from domain.warning_rules import (
     MEDIATION_DAYS,
     Command,
     NotAllowed,
@@ -22,9 +25,6 @@ from bot.warning_rules import (
     parse_level,
     possible,
 )
-from config.warning_levels import Facts, assess, level_rules, parse_rules
-from storage.models import WarningLevel
-from storage.models import WarningState as S
 
 G, M, J = WarningLevel.GENERAL, WarningLevel.SERIOUS, WarningLevel.MAJOR
 

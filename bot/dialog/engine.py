@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.dialog.fields import Field, FieldType, Json, coerce, display, parse_answer, typed
 from bot.dialog.forms import Computed, Form
-from bot.dialog.normalize import ParseError, parse_yes_no
+from domain.normalize import ParseError, parse_yes_no
 
 CANCEL = frozenset({"取消", "退出", "放弃"})
 BACK = frozenset({"上一步", "返回", "后退"})

@@ -12,8 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from bot.dialog import normalize as n
 from bot.dialog.expressions import Expression
+from domain import normalize as n
 
 Json = Any
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from bot import render
 from bot.dialog.expressions import Expression, ExpressionError, compile_expression
 from bot.dialog.fields import Field, FieldType
+from bot.services import render
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "config" / "forms"
 CONTEXT_SCOPES = frozenset({"last", "ctx"})  # last period's answers; values the capability supplies

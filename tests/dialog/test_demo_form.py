@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from bot.dialog.forms import load_forms
-from bot.dispatch import Dispatcher
+from bot.routing.router import Dispatcher
 from config.settings import Settings
 from handlers import help, paging
 from handlers.forms import FormDesk

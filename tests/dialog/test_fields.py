@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot import render
 from bot.dialog.fields import Field, FieldType, coerce, display, parse_answer
-from bot.dialog.normalize import ParseError
+from bot.services import render
+from domain.normalize import ParseError
 
 NOW = datetime(2026, 11, 25, 10, 0)
 

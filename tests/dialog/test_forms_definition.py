@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.dialog.expressions import ExpressionError, compile_expression
 from bot.dialog.forms import FormError, load_forms, parse_form
-from handlers.paging import split
+from bot.services.pages import split
 
 
 def demo_like(**changes: Any) -> dict[str, Any]:

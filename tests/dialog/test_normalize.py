@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dialog import normalize
-from bot.dialog.normalize import (
+from bot.services.render import TEMPLATES_DIR, render
+from domain import normalize
+from domain.normalize import (
     ParseError,
     Period,
     mask_id_number,
@@ -37,7 +38,6 @@ from bot.dialog.normalize import (
     parse_text,
     parse_yes_no,
 )
-from bot.render import TEMPLATES_DIR, render
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 15, 0)

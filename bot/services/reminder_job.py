@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import outbox
-from bot.notify import message
-from bot.reminders import (
+from bot.services.notify import message
+from bot.services.reminders import (
     Calendar,
     Facts,
     Planned,
@@ -24,12 +23,13 @@ from bot.reminders import (
     plan,
     report_steps,
 )
-from bot.render import environment
+from bot.services.render import environment
 from config.reminders import RemindersConfig, reminders_config
 from config.settings import Settings
+from domain.enums import Role
+from storage import outbox
 from storage import reminders as facts_db
 from storage.db import Database
-from storage.models import Role
 
 
 def read_facts(session: Session, calendar: Calendar, now: datetime) -> Facts:

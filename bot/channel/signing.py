@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
-from bot.wechat import signature_of
+from bot.channel.wechat import signature_of
 
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 

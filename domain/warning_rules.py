@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from storage.models import WarningLevel
-from storage.models import WarningState as S
+from domain.enums import WarningLevel
+from domain.enums import WarningState as S
 
 MEDIATION_DAYS = 15  # 劳动争议调解仲裁法 Art. 14: unresolved after 15 days, the parties may go to arbitration
 MAX_NOTE = 300  # characters: the note travels on to the reporter inside one 2,000-byte message

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, true
 from sqlmodel import Session, col, select
 
-from bot import render
-from bot.dialog.normalize import Period
+from bot.services import render
+from domain.normalize import Period
 from storage import crypto
 from storage.models import DisputeWarning, Enterprise, HardshipApplication, MonthlyReport
 from storage.stats import months_between

@@ -13,8 +13,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bot import links
-from bot.wechat import RejectedRequest
+from bot.channel.wechat import RejectedRequest
+from bot.services import links
 from storage import crypto
 from storage.db import utcnow
 

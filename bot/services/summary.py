@@ -15,14 +15,14 @@ import yaml
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from bot import render
-from bot.dialog.normalize import Period, parse_decimal, parse_integer, parse_text
+from bot.services import render
 from config.settings import Settings
+from domain.normalize import Period, parse_decimal, parse_integer, parse_text
 from storage import figures as staff_figures
 from storage import summary_figures
 from storage.summary_figures import Value, Window, floor1, percent, wan
 
-CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "summary.yaml"
+CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "summary.yaml"
 TEMPLATE = "summary/work_summary.md.j2"
 DOCUMENTS = "documents"
 FONT = "SimSun"  # Word and LibreOffice pick a Chinese face for East Asian text only when the style names one

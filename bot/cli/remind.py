@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.reminder_job import calendar_for, plan_and_queue, preview
+from bot.services.reminder_job import calendar_for, plan_and_queue, preview
 from config.settings import Settings
 from storage.db import utcnow
 
@@ -32,7 +32,7 @@ def remind(
     at: Annotated[str | None, typer.Option(help='Plan for this local time instead of now: "YYYY-MM-DD HH:MM".')] = None,
 ) -> None:
     """Queue the reminders and escalations due now (the service's scheduler does this every minute)."""
-    from bot.cli import database_or_exit, settings_or_exit
+    from bot.cli.main import database_or_exit, settings_or_exit
 
     settings = settings_or_exit()
     now = _moment(at, settings)

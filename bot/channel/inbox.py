@@ -22,12 +22,11 @@ import anyio
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot import outbox
-from bot.dispatch import Context, Dispatcher
-from bot.render import render
-from bot.wechat import Incoming, Kind
+from bot.routing.message import Incoming, Kind
+from bot.routing.router import Context, Dispatcher
+from bot.services.render import render
 from config.settings import Settings
-from storage import crypto
+from storage import crypto, outbox
 from storage.db import Database, utcnow
 from storage.models import InboundMessage, ReplyMode, WechatUser
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from domain.enums import Role
 from storage import identity, roster
 from storage.db import Database, utcnow
-from storage.models import Role
 
 org_app = typer.Typer(help="The enterprise roster.")
 invite_app = typer.Typer(help="One-time binding codes for chairs and warners.")
@@ -24,7 +24,7 @@ class InviteRole(StrEnum):
 
 def _database() -> Database:
     """Imported late: `bot.cli` registers these commands, so importing it at module level would be circular."""
-    from bot.cli import database_or_exit, settings_or_exit
+    from bot.cli.main import database_or_exit, settings_or_exit
 
     return database_or_exit(settings_or_exit())
 

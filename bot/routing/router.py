@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import outbox, render
-from bot.wechat import Incoming, Kind
+from bot.routing.message import Incoming, Kind
+from bot.services import render
 from config.settings import Settings
+from storage import outbox
 from storage.identity import active_member, is_staff
 from storage.models import Member
 

@@ -12,13 +12,14 @@ from typing import Annotated
 
 import typer
 
-from bot import export
-from bot.calendar import reporting_period
-from bot.dialog.normalize import ParseError, Period, parse_period
+from bot.services import export
+from domain.calendar import reporting_period
+from domain.enums import Role
+from domain.normalize import ParseError, Period, parse_period
 from storage import stats
 from storage.db import utcnow
 from storage.identity import active_member
-from storage.models import AuditLog, Role
+from storage.models import AuditLog
 
 export_app = typer.Typer(help="Raw data as xlsx or csv, one row per record (every export is audited).")
 
@@ -52,7 +53,7 @@ def run_export(
     unmask: bool = False,
     admin: str | None = None,
 ) -> None:
-    from bot.cli import database_or_exit, settings_or_exit
+    from bot.cli.main import database_or_exit, settings_or_exit
 
     settings = settings_or_exit()
     now = utcnow()

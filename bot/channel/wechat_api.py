@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bot.tokens import TokenCache
+from bot.channel.tokens import TokenCache
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
 RATE_LIMITED = 45009

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import outbox
 from config.notices import notices
+from storage import outbox
 from storage.models import OutboxKind, WechatUser
 
 SERVICE_WINDOW = timedelta(hours=48)

@@ -9,15 +9,15 @@ import hashlib
 import hmac
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+
+from bot.routing.message import Incoming, Kind
 
 # XML 1.0 forbids these; WeChat users can still paste them, so they are dropped on the way in and out.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -31,32 +31,6 @@ class RejectedRequest(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-class Kind(StrEnum):
-    TEXT = "text"
-    IMAGE = "image"
-    CLICK = "click"
-    SUBSCRIBE = "subscribe"
-    UNSUBSCRIBE = "unsubscribe"
-    EVENT = "event"  # any other event: acknowledged, nothing to say
-    UNSUPPORTED = "unsupported"  # voice, video, location, link, unknown types
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One user message or event, as the dispatcher sees it."""
-
-    kind: Kind
-    openid: str
-    account: str
-    created: datetime
-    dedup_key: str
-    text: str = ""
-    media_id: str = ""
-    pic_url: str = ""
-    event_key: str = ""
-    raw_type: str = ""
 
 
 def signature_of(*parts: str) -> str:

@@ -14,13 +14,13 @@ from decimal import Decimal
 from sqlalchemy import exists, literal, true
 from sqlmodel import Session, col, select
 
-from bot import outbox, render
-from bot.calendar import due_on, reporting_period, shift
-from bot.export import labels, window
-from bot.notify import in_service_window, notify
+from bot.services import render
+from bot.services.export import labels, window
+from bot.services.notify import in_service_window, notify
+from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
-from handlers.paging import SUFFIX_RESERVE, split
-from storage import identity, stats
+from domain.calendar import due_on, reporting_period, shift
+from storage import identity, outbox, stats
 from storage.models import Member, OutboxMessage
 
 OVERDUE_SHOWN = 20

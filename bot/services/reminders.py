@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.calendar import due_on, label, opens_on, reporting_period, shift
-from bot.notify import SERVICE_WINDOW
+from bot.services.notify import SERVICE_WINDOW
 from config.reminders import Delay, RemindersConfig
 from config.settings import Settings
-from storage.models import WarningLevel
+from domain.calendar import due_on, label, opens_on, reporting_period, shift
+from storage.reminders import OpenWarning, Recipient, UnreportedChair
 
 OVERDUE_LIST_BYTES = 1200  # the names in a staff overdue list; the rest of the message fits in WeChat's 2,000 bytes
 
@@ -118,35 +118,6 @@ def after(start: datetime, delay: Delay, zone: ZoneInfo) -> datetime:
         while local.weekday() >= 5:
             local += timedelta(days=1)
     return local.replace(tzinfo=zone).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    openid: str
-    last_message_at: datetime | None
-
-
-@dataclass(frozen=True)
-class UnreportedChair:
-    """An active, subscribed chair of an enterprise with no report for `period` (and not yet told this step)."""
-
-    period: str
-    openid: str
-    enterprise: str
-    last_message_at: datetime | None
-
-
-@dataclass(frozen=True)
-class OpenWarning:
-    """A submitted, unacknowledged warning; only what an alert may show (no names, no phone numbers)."""
-
-    id: int
-    receipt: str
-    enterprise: str | None
-    level: WarningLevel
-    category: str
-    workers: int
-    created_at: datetime
 
 
 @dataclass(frozen=True)

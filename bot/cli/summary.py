@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from bot import summary as work_summary
-from bot.dialog.normalize import ParseError, Period, parse_period
+from bot.services import summary as work_summary
+from domain.normalize import ParseError, Period, parse_period
 from storage import figures
 from storage.db import utcnow
 
@@ -28,7 +28,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _period(text: str) -> Period:
-    from bot.cli import settings_or_exit
+    from bot.cli.main import settings_or_exit
 
     today = utcnow().astimezone(settings_or_exit().zone).date()
     try:
@@ -44,7 +44,7 @@ def summary(
     fmt: Annotated[Format, typer.Option("--format", help="md or docx.")] = Format.docx,
 ) -> None:
     """Write the work summary of PERIOD with every figure filled from the data or marked as to be filled."""
-    from bot.cli import database_or_exit, settings_or_exit
+    from bot.cli.main import database_or_exit, settings_or_exit
 
     settings = settings_or_exit()
     chosen = _period(period)
@@ -71,7 +71,7 @@ def figures_set(
     by: Annotated[str, typer.Option(help="Who entered it (kept with the figure).")] = "cli",
 ) -> None:
     """Record a staff figure for a period (replaces the previous value)."""
-    from bot.cli import database_or_exit, settings_or_exit
+    from bot.cli.main import database_or_exit, settings_or_exit
 
     found = work_summary.staff_spec(key)
     if found is None:
@@ -99,7 +99,7 @@ def figures_list(
     missing: Annotated[bool, typer.Option(help="With --period: also list the figures not entered yet.")] = False,
 ) -> None:
     """The staff figures entered, one per line: period, key, value, who and when."""
-    from bot.cli import database_or_exit, settings_or_exit
+    from bot.cli.main import database_or_exit, settings_or_exit
 
     chosen = _period(period) if period else None
     code = figures.period_code(chosen.start, chosen.end) if chosen else None

@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_admin import invite_app, org_app, staff_app
-from bot.cli_export import export_app
-from bot.cli_remind import remind_app
-from bot.cli_summary import figures_app, summary_app
+from bot.cli.admin import invite_app, org_app, staff_app
+from bot.cli.export import export_app
+from bot.cli.remind import remind_app
+from bot.cli.summary import figures_app, summary_app
 from config.settings import Settings, SettingsError, load_settings
 from storage.db import Database, DatabaseUnreachable
 from storage.migrate import SchemaBehind, new_revision, require_current, upgrade
@@ -85,7 +85,7 @@ def serve(
         log.warning("%s is the development default, which anyone can read in the source: set your own", name)
     fake = None
     if with_fake_wechat:
-        from bot.fake_wechat import FakeWechatServer
+        from bot.devtools.fake_wechat import FakeWechatServer
 
         fake = FakeWechatServer(settings.wechat_appid, settings.wechat_secret, port=with_fake_wechat).start()
         typer.echo(f"WeChat stand-in on {fake.url}")
@@ -124,7 +124,7 @@ def fake_wechat(
     port: int = 8001,
 ) -> None:
     """Run the local stand-in of WeChat's API (token, custom/send, template/send, media/get, menu/create)."""
-    from bot.fake_wechat import serve as serve_fake
+    from bot.devtools.fake_wechat import serve as serve_fake
 
     settings = settings_or_exit()
     serve_fake(host, port, settings.wechat_appid, settings.wechat_secret)
@@ -139,7 +139,7 @@ def chat(
     ),
 ) -> None:
     """Talk to a running service exactly as WeChat would (signed XML; safe mode when an AES key is set)."""
-    from bot.chat_client import run_chat
+    from bot.devtools.chat_client import run_chat
 
     settings = settings_or_exit()
     sys.exit(run_chat(settings, as_user, url, fake))

@@ -18,8 +18,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from bot import digest
-from bot.reminder_job import calendar_for, plan_and_queue
+from bot.services import digest
+from bot.services.reminder_job import calendar_for, plan_and_queue
 from config.reminders import reminders_config
 from config.settings import Settings
 from storage.db import Database, utcnow

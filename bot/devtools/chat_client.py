@@ -11,7 +11,7 @@ import time
 import httpx
 import xmltodict
 
-from bot.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
+from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
 from config.settings import Settings
 
 

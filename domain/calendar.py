@@ -4,8 +4,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
-from config.settings import Settings
+
+class ReportingDays(Protocol):
+    """The two settings the calendar reads (`Settings` has them)."""
+
+    @property
+    def report_open_day(self) -> int: ...
+
+    @property
+    def report_due_day(self) -> int: ...
 
 
 def month_key(year: int, month: int) -> str:
@@ -24,12 +33,12 @@ def reporting_period(today: date) -> str:
     return shift(month_key(today.year, today.month), -1)
 
 
-def opens_on(period: str, settings: Settings) -> date:
+def opens_on(period: str, settings: ReportingDays) -> date:
     year, month = map(int, shift(period, 1).split("-"))
     return date(year, month, settings.report_open_day)
 
 
-def due_on(period: str, settings: Settings) -> date:
+def due_on(period: str, settings: ReportingDays) -> date:
     year, month = map(int, shift(period, 1).split("-"))
     return date(year, month, settings.report_due_day)
 

@@ -1,0 +1,106 @@
+"""The outbox queue: everything the account sends on its own is written here first.
+
+A message is queued in the transaction of the change that caused it, under an idempotency key (a second
+enqueue with the same key is a no-op); the channel's worker claims due messages and records how they went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxKind, OutboxMessage, OutboxStatus
+
+
+def row(*, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A new message as column values, for `enqueue_many`."""
+    return {
+        "idempotency_key": key,
+        "openid": openid,
+        "kind": kind.value,
+        "payload": payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose key is new (ON CONFLICT DO NOTHING: safe under concurrency on both databases);
+    returns the keys this call queued. One executemany, batched by SQLAlchemy into multi-row INSERTs."""
+    if not rows:
+        return set()
+    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
+    )
+    return set(session.connection().execute(statement, list(rows)).scalars())
+
+
+def enqueue(
+    session: Session, *, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime
+) -> None:
+    """Insert unless the key exists."""
+    enqueue_many(session, [row(key=key, openid=openid, kind=kind, payload=payload, now=now)])
+
+
+def enqueue_text(
+    session: Session,
+    *,
+    key: str,
+    openid: str,
+    content: str,
+    now: datetime,
+    fallback: dict[str, Any] | None = None,
+) -> None:
+    """A customer-service text; `fallback` is a template message to send instead if the window is closed."""
+    payload: dict[str, Any] = {"content": content}
+    if fallback:
+        payload["fallback"] = fallback
+    enqueue(session, key=key, openid=openid, kind=OutboxKind.TEXT, payload=payload, now=now)
+
+
+def enqueue_template(
+    session: Session,
+    *,
+    key: str,
+    openid: str,
+    template_id: str,
+    data: dict[str, Any],
+    now: datetime,
+    url: str | None = None,
+) -> None:
+    payload: dict[str, Any] = {"template_id": template_id, "data": data, "url": url}
+    enqueue(session, key=key, openid=openid, kind=OutboxKind.TEMPLATE, payload=payload, now=now)
+
+
+def enqueue_media(session: Session, *, media_id: str, owner: str, openid: str, now: datetime) -> None:
+    """Fetch a photo `openid` sent (registered with `storage.media.register`) while WeChat still has it."""
+    payload = {"media_id": media_id, "owner": owner}
+    enqueue(session, key=f"media:{media_id}", openid=openid, kind=OutboxKind.MEDIA, payload=payload, now=now)
+
+
+def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip_locked: bool) -> list[OutboxMessage]:
+    """Due messages, leased to the caller (SKIP LOCKED on PostgreSQL, so several workers never take the same one)."""
+    due = or_(
+        and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
+        and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) < now),
+    )
+    query = select(OutboxMessage).where(due).order_by(col(OutboxMessage.id)).limit(limit)
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.exec(query).all())
+    for row in rows:
+        row.status = OutboxStatus.SENDING
+        row.lease_until = now + lease
+        row.attempts += 1
+        session.add(row)
+    return rows
