@@ -17,8 +17,10 @@ from bot.channel.wechat import parse
 from bot.dialog.engine import Engine, Message, Mode, State, Submit
 from bot.dialog.fields import Field, FieldType
 from bot.dialog.forms import Form, load_forms
-from bot.routing.router import Context
+from bot.routing.routes import HOOKS
 from config.settings import Settings
+from domain.commands import Command
+from handlers.context import Context
 from storage.db import Database
 
 FALLBACKS = ("跳过", "完成", "否", "确认")
@@ -90,15 +92,13 @@ def _question(form: Form, state: State) -> Field:
 def starting_context(form: Form, db: Database, settings: Settings, openid: str, now: datetime) -> dict[str, Any]:
     """What the form's capability hook gives `openid` at the start (e.g. the season's sections of the monthly
     report), read through the real hook so the plan asks exactly the questions the service will ask."""
-    from bot.composition import CAPABILITIES
-
-    hooks = {form_id: hook for module in CAPABILITIES for form_id, hook in module.hooks.items()}
-    hook = hooks.get(form.id)
+    hook = HOOKS.get(form.id)
     if hook is None:
         return {}
     with db.transaction() as session:
-        incoming = parse(text_xml(openid, form.start_words[0], new_msg_id()))
-        context: dict[str, Any] = hook.context(Context(session, incoming, now, settings), form, "")
+        word = form.start_words[0]
+        incoming = parse(text_xml(openid, word, new_msg_id()))
+        context: dict[str, Any] = hook.context(Context(session, incoming, now, settings), form, Command(word, ""))
         return context
 
 

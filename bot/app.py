@@ -32,8 +32,8 @@ from bot.channel.wechat import (
     verify_signature,
 )
 from bot.channel.wechat_api import WechatApi
-from bot.composition import build_dispatcher
-from bot.routing.router import Dispatcher
+from bot.routing.dispatch import Dispatcher
+from bot.routing.routes import build_dispatcher
 from bot.services.scheduler import Scheduler
 from config.settings import Settings, get_settings
 from storage.db import Database, DatabaseUnreachable, utcnow

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from domain import commands
 from domain.enums import WarningLevel
 from domain.enums import WarningState as S
 
@@ -96,18 +97,17 @@ class Command:
     rest: str
 
 
-_VERBS = "|".join(re.escape(verb.value) for verb in sorted(Verb, key=lambda v: -len(v.value)))
-_COMMAND = re.compile(rf"^\s*(?P<verb>{_VERBS})\s*(?P<receipt>[WwＷｗ]\s*\d+)?\s*(?P<rest>.*)$", re.DOTALL)
+VERB_WORDS = tuple(verb.value for verb in Verb)
+_CASE_ARGS = re.compile(r"^(?P<receipt>[WwＷｗ]\s*\d+)?\s*(?P<rest>.*)$", re.DOTALL)
 
 
-def parse_command(text: str) -> Command | None:
-    """`签收 W12`, `签收w12`, `签收 Ｗ１２`; None unless the text starts with a verb. The note is kept as typed."""
-    found = _COMMAND.match(text)
-    if found is None:
-        return None
+def read_command(said: commands.Command) -> Command:
+    """The case and the note after a verb (`W12 说明`, `w12`, `Ｗ１２`); the note is kept as typed."""
+    found = _CASE_ARGS.match(said.args)
+    assert found is not None, "every text matches: both parts are optional"
     receipt = found["receipt"]
     normalized = "W" + re.sub(r"\D", "", unicodedata.normalize("NFKC", receipt)) if receipt else None
-    return Command(Verb(found["verb"]), normalized, found["rest"].strip())
+    return Command(Verb(said.word), normalized, found["rest"].strip())
 
 
 def parse_level(word: str) -> WarningLevel | None:

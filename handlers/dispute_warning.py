@@ -12,11 +12,10 @@ from typing import Any
 
 from bot.dialog.engine import Say
 from bot.dialog.forms import Form
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
 from bot.services import links
 from bot.services.notify import notify
 from config.warning_levels import Assessment, assess, level_rules
+from domain import commands
 from domain.enums import Role, WarningLevel, WarningState
 from domain.warning_rules import (
     MAX_NOTE,
@@ -27,10 +26,11 @@ from domain.warning_rules import (
     Verb,
     mediation_day,
     move,
-    parse_command,
     parse_level,
     possible,
+    read_command,
 )
+from handlers.context import Context
 from handlers.forms import Hooks
 from storage import identity, media, outbox, warnings
 from storage.models import CaseEvent, DisputeWarning, Member, Submission
@@ -43,9 +43,6 @@ NOTE_EXAMPLES = {  # what a note looks like, shown when a verb that needs one ca
     Verb.FOLLOW_UP: "follow_up",
     Verb.REOPEN: "reopen",
 }
-
-router = Router("dispute_warning")
-
 
 # -- the form -------------------------------------------------------------------------------------------------
 
@@ -120,17 +117,10 @@ level_rules()  # read now: a malformed rules file stops the service at start-up,
 # -- the case -------------------------------------------------------------------------------------------------
 
 
-def _command(ctx: Context) -> Command | None:
-    if "warning_command" not in ctx.cache:
-        ctx.cache["warning_command"] = parse_command(ctx.text) if ctx.incoming.kind is Kind.TEXT else None
-    command: Command | None = ctx.cache["warning_command"]
-    return command
-
-
-def _names_a_case(ctx: Context) -> bool:
+def names_a_case(_ctx: Context, said: commands.Command) -> Command | None:
     """Only a verb followed by a receipt (`核实 W12`): a warner typing “核实情况…” into a form is not a command."""
-    command = _command(ctx)
-    return command is not None and command.receipt is not None
+    command = read_command(said)
+    return command if command.receipt is not None else None
 
 
 def _may_view(member: Member | None, warning: DisputeWarning) -> bool:
@@ -154,10 +144,8 @@ def _day(ctx: Context, warning: DisputeWarning) -> int | None:
     return mediation_day(started, ctx.local_now.date())
 
 
-@router.route(_names_a_case)
-def case_command(ctx: Context) -> str:
-    command = _command(ctx)
-    assert command is not None and command.receipt is not None
+def case_command(ctx: Context, command: Command) -> str:
+    assert command.receipt is not None
     warning = warnings.by_receipt(ctx.session, command.receipt, lock=command.verb is not Verb.VIEW)
     if warning is None:
         return ctx.render("dispute_warning/not_found.j2", receipt=command.receipt)

@@ -12,24 +12,39 @@ from datetime import timedelta
 from typing import Any
 
 from bot.dialog import sealed
-from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, State, Step, Submit, command_text
+from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, State, Step, Submit
 from bot.dialog.forms import Form
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
+from domain.commands import Command, command_text, split_command
+from domain.messages import Kind
+from handlers.context import Context
 from storage import drafts
 from storage.models import Conversation, Draft, Submission
-
-ROUTED_DRAFT = "forms.routed_draft"
 
 
 @dataclass(frozen=True)
 class Hooks:
     """What a capability adds to a form: starting context (e.g. last month's answers) and submit effects."""
 
-    context: Callable[[Context, Form, str], dict[str, Any]] = lambda _ctx, _form, _args: {}
+    context: Callable[[Context, Form, Command], dict[str, Any]] = lambda _ctx, _form, _command: {}
     on_submit: Callable[[Context, Form, Submission], list[Say]] = lambda _ctx, _form, _record: []
     # Lines the capability adds to the summary the user confirms (e.g. a warning's computed level and why).
     summary: Callable[[Context, Form, dict[str, Any]], list[Say]] = lambda _ctx, _form, _answers: []
+
+
+@dataclass(frozen=True)
+class Started:
+    """A message that starts `form`: its command word (empty for a menu click) and what followed it."""
+
+    form: Form
+    command: Command
+
+
+@dataclass(frozen=True)
+class InForm:
+    """The form in front of the user and its draft, read once by the filter for the handler."""
+
+    form: Form
+    draft: Draft | None
 
 
 @dataclass
@@ -37,68 +52,58 @@ class FormDesk:
     forms: dict[str, Form]
     hooks: dict[str, Hooks] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.router = Router("forms")
-        self.router.route(self._wants_start)(self.start)
-        self.router.route(self._in_form)(self.answer)
+    # -- filters -------------------------------------------------------------------------------------
 
-    # -- routing -------------------------------------------------------------------------------------
-
-    def _started_form(self, ctx: Context) -> tuple[Form, str] | None:
+    def starting(self, ctx: Context) -> Started | None:
         incoming = ctx.incoming
         for form in self.forms.values():
             if incoming.kind is Kind.CLICK and incoming.event_key in form.menu_keys:
-                return form, ""
+                return Started(form, Command("", ""))
             if incoming.kind is Kind.TEXT:
-                word, _, args = ctx.text.partition(" ")
-                if command_text(word) in form.start_words:
-                    return form, args.strip()
+                command = split_command(ctx.text, form.start_words)
+                if command is not None:
+                    return Started(form, command)
         return None
 
-    def _wants_start(self, ctx: Context) -> bool:
-        return self._started_form(ctx) is not None
-
-    def _in_form(self, ctx: Context) -> bool:
+    def in_form(self, ctx: Context) -> InForm | None:
         """A message for the form in front; once it is submitted, only a repeated 确认 still goes to it."""
         if ctx.incoming.kind not in (Kind.TEXT, Kind.IMAGE):
-            return False
+            return None
         pointer = ctx.session.get(Conversation, ctx.openid)
         if pointer is None or pointer.active_form not in self.forms:
-            return False
-        draft = drafts.load_draft(ctx.session, ctx.openid, str(pointer.active_form))
-        ctx.cache[ROUTED_DRAFT] = (pointer.active_form, draft)  # `answer` comes next: spare it a second read
+            return None
+        form = self.forms[str(pointer.active_form)]
+        draft = drafts.load_draft(ctx.session, ctx.openid, form.id)
         submitted = draft is not None and draft.state.get("mode") == Mode.DONE
-        return not submitted or command_text(ctx.text) in CONFIRM
+        return InForm(form, draft) if not submitted or command_text(ctx.text) in CONFIRM else None
 
     # -- handlers ------------------------------------------------------------------------------------
 
-    def start(self, ctx: Context) -> str:
-        started = self._started_form(ctx)
-        assert started is not None
-        form, args = started
+    def start(self, ctx: Context, started: Started) -> str:
+        form = started.form
         member = ctx.member
         role = member.role if member else ""
         if role not in form.roles:
             return ctx.render("forms/_not_allowed.j2", title=form.title, roles=sorted(form.roles), role=role)
         engine = Engine(form)
         notices: list[Say] = []
-        draft = self._live_draft(ctx, form, notices)
+        draft = self._live_draft(ctx, form, drafts.load_draft(ctx.session, ctx.openid, form.id), notices)
         if draft is not None and draft.state.get("mode") != Mode.DONE:
             step = engine.offer_resume(self._state(ctx, form, draft))
         else:
             if draft is not None:  # a submitted draft: the next filing needs a draft (and submission key) of its own
                 drafts.delete_draft(ctx.session, draft)
                 draft = None
-            context = self.hooks.get(form.id, Hooks()).context(ctx, form, args)
+            context = self.hooks.get(form.id, Hooks()).context(ctx, form, started.command)
             step = engine.begin(context)
         drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = form.id
         return self._finish(ctx, form, draft, step, notices)
 
-    def answer(self, ctx: Context) -> str:
+    def answer(self, ctx: Context, routed: InForm) -> str:
         pointer = drafts.conversation(ctx.session, ctx.openid, ctx.now)
-        form = self.forms[str(pointer.active_form)]
+        form = routed.form
         notices: list[Say] = []
-        draft = self._live_draft(ctx, form, notices)
+        draft = self._live_draft(ctx, form, routed.draft, notices)
         if draft is None:
             pointer.active_form = None
             return self._render(ctx, [*notices, Say("help.j2", {"role": ctx.member.role if ctx.member else ""})])
@@ -108,12 +113,9 @@ class FormDesk:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _live_draft(self, ctx: Context, form: Form, notices: list[Say]) -> Draft | None:
+    @staticmethod
+    def _live_draft(ctx: Context, form: Form, draft: Draft | None, notices: list[Say]) -> Draft | None:
         """The user's draft of `form`, unless it expired (then it is dropped with a notice)."""
-        routed: tuple[str | None, Draft | None] = ctx.cache.pop(ROUTED_DRAFT, (None, None))
-        routed_form, draft = routed
-        if routed_form != form.id:
-            draft = drafts.load_draft(ctx.session, ctx.openid, form.id)
         if draft is not None and draft.expires_at < ctx.now:
             drafts.delete_draft(ctx.session, draft)
             notices.append(Say("forms/_expired.j2", {"title": form.title, "days": ctx.settings.draft_ttl_days}))

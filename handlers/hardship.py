@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -19,13 +20,13 @@ from sqlmodel import select
 from bot.dialog import sealed
 from bot.dialog.engine import Engine, Message, Mode, Say, State
 from bot.dialog.forms import FORMS_DIR, Form, parse_form
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
 from bot.services import links
 from bot.services.notify import notify
 from config.hardship import hardship_config
+from domain.commands import Command
 from domain.enums import Role
 from domain.normalize import ParseError, parse_money
+from handlers.context import Context
 from handlers.forms import Hooks
 from storage import drafts, identity, media, outbox
 from storage import hardship as cases
@@ -33,9 +34,8 @@ from storage.hardship import Action, InvalidTransition
 from storage.models import HardshipApplication, Member, Submission
 
 FORM_ID = "hardship"
-COMMAND = re.compile(r"^(审核|查看|修改申请|入户|公示|发放|复核|退出)\s*([Hh]\d+)(?:\s+(.*))?$", re.DOTALL)
-
-router = Router("hardship")
+CASE_WORDS = ("审核", "查看", "修改申请", "入户", "公示", "发放", "复核", "退出")
+_CASE_ARGS = re.compile(r"^(?P<receipt>[HhＨｈ]\d+)(?:\s+(?P<rest>.*))?$", re.DOTALL)
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +59,9 @@ def _owner(row: HardshipApplication) -> str:
 # -- filing ------------------------------------------------------------------------------------------
 
 
-def _form_context(_ctx: Context | None = None, _form: Form | None = None, _args: str = "") -> dict[str, Any]:
+def _form_context(
+    _ctx: Context | None = None, _form: Form | None = None, _command: Command | None = None
+) -> dict[str, Any]:
     """What the form's expressions and the consent notice need: 低保标准 and the notice's version."""
     config = hardship_config()
     return {"ctx": {"dibao": str(config.dibao_monthly), "consent_version": config.consent_version}}
@@ -129,13 +131,21 @@ hooks = {FORM_ID: Hooks(context=_form_context, on_submit=_on_submit)}
 # -- commands ----------------------------------------------------------------------------------------
 
 
-def _command(ctx: Context) -> tuple[str, str, str] | None:
-    if ctx.incoming.kind is not Kind.TEXT:
-        return None
-    found = COMMAND.match(unicodedata.normalize("NFKC", ctx.text))
+@dataclass(frozen=True)
+class CaseCommand:
+    word: str
+    receipt: str  # "H7"
+    rest: str  # as typed: a reason or an amount and category
+
+
+def names_a_case(_ctx: Context, said: Command) -> CaseCommand | None:
+    """`审核 H7 通过 800`, `查看h7`, `入户 Ｈ７`: a verb followed by a receipt."""
+    found = _CASE_ARGS.match(said.args)
     if found is None:
         return None
-    return found.group(1), found.group(2).upper(), (found.group(3) or "").strip()
+    return CaseCommand(
+        said.word, unicodedata.normalize("NFKC", found["receipt"]).upper(), (found["rest"] or "").strip()
+    )
 
 
 def _visible(member: Member | None, row: HardshipApplication | None) -> bool:
@@ -145,11 +155,8 @@ def _visible(member: Member | None, row: HardshipApplication | None) -> bool:
     return identity.is_staff(member) or (member.role == Role.CHAIR and row.chair == member.openid)
 
 
-@router.route(lambda ctx: _command(ctx) is not None)
-def hardship_command(ctx: Context) -> str:
-    parsed = _command(ctx)
-    assert parsed is not None
-    word, receipt, rest = parsed
+def hardship_command(ctx: Context, command: CaseCommand) -> str:
+    word, receipt, rest = command.word, command.receipt, command.rest
     member = ctx.member
     row = cases.by_receipt(ctx.session, receipt)
     if word == "查看":
@@ -250,9 +257,9 @@ NEEDS_NOTE = frozenset({Action.RETURN, Action.REJECT, Action.EXIT})
 
 def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, rest: str) -> str:
     if word == "审核":
-        verdict, _, rest = rest.partition(" ")
+        verdict, *more = rest.split(maxsplit=1) or [""]
         action = VERDICTS.get(verdict)
-        rest = rest.strip()
+        rest = more[0].strip() if more else ""
     else:
         action = ACTIONS[word]
     if action is None:
@@ -282,9 +289,9 @@ def _apply(ctx: Context, row: HardshipApplication, action: Action, rest: str) ->
         row.notice_end = cases.add_working_days(today, hardship_config().notice_working_days)
         return f"{row.notice_start.isoformat()}..{row.notice_end.isoformat()}"
     elif action is Action.APPROVE:
-        amount_text, _, category = rest.partition(" ")
+        amount_text, *named = rest.split(maxsplit=1) or [""]
         options = hardship_form().field("category").options
-        category = category.strip() or row.category
+        category = named[0].strip() if named else row.category
         if category not in options:
             raise ParseError("unknown_choice")
         row.approved_amount = parse_money(amount_text, unit="yuan")

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
-
-router = Router("help")
+from handlers.context import Context
 
 
-@router.on(Kind.UNSUBSCRIBE, Kind.EVENT)
 def silent(_ctx: Context) -> None:
-    """WeChat shows nothing for these; answering would only be dropped."""
+    """WeChat shows nothing for unsubscribes and other events; answering would only be dropped."""
     return None
 
 
-@router.on(Kind.SUBSCRIBE)
 def welcome(ctx: Context) -> str:
     return ctx.render("welcome.j2", role=ctx.member.role if ctx.member else "")
 
 
-@router.on(Kind.UNSUPPORTED)
 def unsupported(ctx: Context) -> str:
     return ctx.render("unsupported.j2")
 

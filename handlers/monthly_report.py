@@ -8,42 +8,33 @@ what they cannot know (the month reported, last month's figures, the season) and
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from bot.dialog.engine import Mode, Say, command_text
+from bot.dialog.engine import Mode, Say
 from bot.dialog.forms import Form
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
 from bot.services.notify import notify
 from config.reporting import reporting
 from domain import calendar
+from domain.commands import Command, command_text
 from domain.enums import RequestState, Role
 from domain.normalize import ParseError, parse_month
+from handlers.context import Context
 from handlers.forms import Hooks
 from storage import drafts, identity, reports
 from storage.models import DuesExemption, Enterprise, MonthlyReport, Submission
 
-router = Router("monthly_report")
-
 REPORT_WORDS = frozenset({"月报", "填月报"})
 EXEMPTION_WORDS = ("免交", "缓交")
 _DECISION = re.compile(
-    r"^(?:免交|缓交)\s*(?P<receipt>[Ee]\d+)\s*(?:(?P<verdict>不同意|不批准|驳回|同意|批准)\s*(?P<note>.*))?$",
+    r"^(?P<receipt>[Ee]\d+)\s*(?:(?P<verdict>不同意|不批准|驳回|同意|批准)\s*(?P<note>.*))?$",
     re.DOTALL,
 )
-_STAFF_COMMAND = re.compile(r"^(?:免交|缓交)\s*(?:待审|[Ee]\d+)")
+_STAFF_ARGS = re.compile(r"^(?:待审|[Ee]\d+)")
 _APPROVE = frozenset({"同意", "批准"})
 
 
 # -- which month -----------------------------------------------------------------------------------------------
-
-
-def _report_args(ctx: Context) -> str | None:
-    """The words after `月报` (None when the message does not start the monthly report)."""
-    if ctx.incoming.kind is not Kind.TEXT:
-        return None
-    word, _, args = ctx.text.partition(" ")
-    return args.strip() if command_text(word) in REPORT_WORDS else None
 
 
 def _period(ctx: Context, args: str) -> str:
@@ -61,50 +52,49 @@ def _period(ctx: Context, args: str) -> str:
     return period
 
 
-def _bad_period(ctx: Context) -> bool:
-    args = _report_args(ctx)
+def unreadable_month(ctx: Context, command: Command) -> ParseError | None:
+    """A chair's `月报 X` naming a month that cannot be filed: why not."""
     member = ctx.member
-    if not args or member is None or member.role != Role.CHAIR:
-        return False
+    if not command.args or member is None or member.role != Role.CHAIR:
+        return None
     try:
-        _period(ctx, args)
-    except ParseError:
-        return True
-    return False
-
-
-@router.route(_bad_period)
-def refuse_period(ctx: Context) -> str:
-    try:
-        _period(ctx, _report_args(ctx) or "")
+        _period(ctx, command.args)
     except ParseError as error:
-        return ctx.render("monthly_report/bad_period.j2", reason=error.reason, **error.params)
-    raise AssertionError("refuse_period routed for a readable month")
+        return error
+    return None
 
 
-def _pending_period(ctx: Context) -> str | None:
+def refuse_period(ctx: Context, error: ParseError) -> str:
+    return ctx.render("monthly_report/bad_period.j2", reason=error.reason, **error.params)
+
+
+@dataclass(frozen=True)
+class OtherMonth:
+    pending: str  # the month of the unfinished draft
+    named: str  # the month the chair asked for now
+    command: str
+
+
+def other_month_pending(ctx: Context, command: Command) -> OtherMonth | None:
     """The month of an unfinished report draft, when the chair now names a different month."""
-    args = _report_args(ctx)
     member = ctx.member
-    if not args or member is None or member.role != Role.CHAIR:
+    if not command.args or member is None or member.role != Role.CHAIR:
         return None
     draft = drafts.load_draft(ctx.session, ctx.openid, "monthly_report")
     if draft is None or draft.state.get("mode") == Mode.DONE or draft.expires_at < ctx.now:
         return None
     pending = str(draft.state.get("context", {}).get("ctx", {}).get("period", ""))
-    return pending if pending and pending != _period(ctx, args) else None
+    named = _period(ctx, command.args)
+    return OtherMonth(pending, named, ctx.text) if pending and pending != named else None
 
 
-@router.route(lambda ctx: _pending_period(ctx) is not None)
-def finish_pending_first(ctx: Context) -> str:
+def finish_pending_first(ctx: Context, months: OtherMonth) -> str:
     """Starting another month would resume the pending draft under its own month; say so instead."""
-    pending = _pending_period(ctx) or ""
-    named = _period(ctx, _report_args(ctx) or "")
     return ctx.render(
         "monthly_report/other_period_pending.j2",
-        pending=calendar.label(pending),
-        named=calendar.label(named),
-        command=ctx.text,
+        pending=calendar.label(months.pending),
+        named=calendar.label(months.named),
+        command=months.command,
     )
 
 
@@ -124,8 +114,8 @@ def _cared_for(report: MonthlyReport | None) -> bool:
     )
 
 
-def report_context(ctx: Context, form: Form, args: str) -> dict[str, Any]:
-    period = _period(ctx, args)
+def report_context(ctx: Context, form: Form, command: Command) -> dict[str, Any]:
+    period = _period(ctx, command.args)
     member = ctx.member
     previous = None
     if member is not None and member.enterprise_id is not None:
@@ -163,10 +153,9 @@ def report_submitted(ctx: Context, form: Form, record: Submission) -> list[Say]:
 # -- dues exemption hooks --------------------------------------------------------------------------------------
 
 
-def exemption_context(ctx: Context, form: Form, args: str) -> dict[str, Any]:
+def exemption_context(ctx: Context, form: Form, command: Command) -> dict[str, Any]:
     """`免交` / `缓交` already say which; `经费免交` asks."""
-    word = command_text(ctx.text.partition(" ")[0])
-    return {"ctx": {"kind": word if word in EXEMPTION_WORDS else ""}}
+    return {"ctx": {"kind": command.word if command.word in EXEMPTION_WORDS else ""}}
 
 
 def _enterprise_name(ctx: Context, enterprise_id: int) -> str:
@@ -230,21 +219,21 @@ def _exemption_facts(ctx: Context, exemption: DuesExemption) -> dict[str, str]:
 # -- staff decisions -------------------------------------------------------------------------------------------
 
 
-def _wants_staff_command(ctx: Context) -> bool:
-    return ctx.incoming.kind is Kind.TEXT and bool(_STAFF_COMMAND.match(ctx.text))
+def exemption_request(_ctx: Context, command: Command) -> Command | None:
+    """`免交 待审`, `缓交 E3 同意`: staff's words, not a chair starting the request form."""
+    return command if _STAFF_ARGS.match(command.args) else None
 
 
-@router.route(_wants_staff_command)
-def exemption_command(ctx: Context) -> str:
+def exemption_command(ctx: Context, command: Command) -> str:
     member = ctx.member
     if not identity.is_staff(member):
         return ctx.render("monthly_report/exemption_staff_only.j2")
-    if command_text(ctx.text)[2:] == "待审":
+    if command_text(command.args) == "待审":
         pending = [
             (_exemption_facts(ctx, item), item.reason) for item, _name in reports.pending_exemptions(ctx.session)
         ]
         return ctx.render("monthly_report/exemption_pending.j2", pending=pending)
-    decision = _DECISION.match(ctx.text)
+    decision = _DECISION.match(command.args)
     if decision is None or decision["verdict"] is None:
         return ctx.render("monthly_report/exemption_usage.j2")
     receipt, approve, note = decision["receipt"].upper(), decision["verdict"] in _APPROVE, decision["note"].strip()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from bot.dialog.engine import command_text
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
 from bot.services.pages import SUFFIX_RESERVE, split
+from handlers.context import Context
 from storage import crypto
 from storage.drafts import conversation
 from storage.models import Conversation
 
-router = Router("paging")
 MORE = frozenset({"更多", "下一页", "继续看"})
 
 
-@router.route(lambda ctx: ctx.incoming.kind is Kind.TEXT and command_text(ctx.text) in MORE)
-def more(ctx: Context) -> str:
+def more(ctx: Context, _word: str) -> str:
     pointer = conversation(ctx.session, ctx.openid, ctx.now)
-    ctx.cache["paging"] = True
     if not pointer.pages:
         return ctx.render("paging/nothing_more.j2")
     page, pointer.pages = pointer.pages[0], pointer.pages[1:]
@@ -26,8 +21,8 @@ def more(ctx: Context) -> str:
 
 
 def paginate(ctx: Context, reply: str | None) -> str | None:
-    """Every reply passes here: a long one becomes page 1 now and the rest waits for `更多`."""
-    if reply is None or ctx.cache.get("paging"):
+    """Every reply passes here (but `更多`'s own): a long one becomes page 1 now and the rest waits for `更多`."""
+    if reply is None:
         return reply
     limit = ctx.settings.reply_max_bytes
     if len(reply.encode()) <= limit:

@@ -6,24 +6,18 @@ is not staff is refused politely, except `预警`, which chairs and warners use 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import datetime
 
 from bot.dialog.engine import Mode
-from bot.routing.message import Kind
-from bot.routing.router import Context, Router
 from bot.services import export, links
 from domain.calendar import label as month_label
 from domain.calendar import reporting_period
+from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, Period, parse_period
-from handlers.forms import Hooks
+from handlers.context import Context
 from storage import drafts, stats
 from storage.models import AuditLog, Conversation, HardshipApplication
-
-router = Router("staff_queries")
-hooks: dict[str, Hooks] = {}
 
 LIST_LIMIT = 200
 MEDIATION_DAYS = 15
@@ -61,21 +55,6 @@ EXPORT_WORDS = {
 }
 
 
-def _said(*words: str) -> Callable[[Context], bool]:
-    pattern = re.compile(r"^(?:" + "|".join(map(re.escape, words)) + r")(?:\s|$)")
-    return lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(pattern.match(ctx.text))
-
-
-def _staff_said(*words: str) -> Callable[[Context], bool]:
-    said = _said(*words)
-    return lambda ctx: said(ctx) and ctx.is_staff
-
-
-def _args(ctx: Context) -> str:
-    parts = ctx.text.split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
-
-
 # -- Periods -------------------------------------------------------------------------------------------------
 
 
@@ -93,7 +72,10 @@ def read_period(ctx: Context, text: str) -> tuple[Period, bool] | str:
 # -- Commands ------------------------------------------------------------------------------------------------
 
 
-def _filling_form(ctx: Context) -> bool:
+STAFF_WORDS = ("统计", "未报", "待审", "企业", "导出")
+
+
+def filling_form(ctx: Context) -> bool:
     """A chair typing “企业 经营困难” as a form answer is answering the form, not asking for figures."""
     pointer = ctx.session.get(Conversation, ctx.openid)
     if pointer is None or pointer.active_form is None:
@@ -102,16 +84,12 @@ def _filling_form(ctx: Context) -> bool:
     return draft is not None and draft.state.get("mode") != Mode.DONE
 
 
-@router.route(
-    lambda ctx: _said("统计", "未报", "待审", "企业", "导出")(ctx) and not ctx.is_staff and not _filling_form(ctx)
-)
 def refuse(ctx: Context) -> str:
     return ctx.render("staff/refused.j2")
 
 
-@router.route(_staff_said("统计"))
-def figures(ctx: Context) -> str:
-    read = read_period(ctx, _args(ctx))
+def figures(ctx: Context, command: Command) -> str:
+    read = read_period(ctx, command.args)
     if isinstance(read, str):
         return read
     period, default = read
@@ -137,9 +115,8 @@ def figures(ctx: Context) -> str:
     )
 
 
-@router.route(_staff_said("未报"))
-def missing(ctx: Context) -> str:
-    read = read_period(ctx, _args(ctx))
+def missing(ctx: Context, command: Command) -> str:
+    read = read_period(ctx, command.args)
     if isinstance(read, str):
         return read
     period, default = read
@@ -156,9 +133,8 @@ def missing(ctx: Context) -> str:
     )
 
 
-@router.route(_staff_said("预警"))
-def warnings(ctx: Context) -> str:
-    word = _args(ctx)
+def warnings(ctx: Context, command: Command) -> str:
+    word = command.args
     states = stats.OPEN_WARNING_STATES if not word else WARNING_STATE_WORDS.get(word)
     if states is None:
         return ctx.render("staff/bad_state.j2", word=word)
@@ -192,8 +168,7 @@ def _days_since(moment: datetime | None, ctx: Context) -> int:
     return (ctx.local_now.date() - moment.astimezone(ctx.settings.zone).date()).days
 
 
-@router.route(_staff_said("待审"))
-def pending(ctx: Context) -> str:
+def pending(ctx: Context, command: Command) -> str:
     rows = stats.applications(ctx.session, stats.PENDING_REVIEW_STATES, LIST_LIMIT)
     _audit_view(ctx, "hardship:pending", [application for application, _ in rows])
     return ctx.render(
@@ -214,9 +189,8 @@ def _audit_view(ctx: Context, subject: str, shown: list[HardshipApplication]) ->
     ctx.session.add(AuditLog(actor=ctx.openid, action="view", subject=subject, detail=detail, at=ctx.now))
 
 
-@router.route(_staff_said("企业"))
-def enterprise(ctx: Context) -> str:
-    text = _args(ctx)
+def enterprise(ctx: Context, command: Command) -> str:
+    text = command.args
     if not text:
         return ctx.render("staff/enterprise_usage.j2")
     found = stats.find_enterprises(ctx.session, text, 10)
@@ -239,9 +213,8 @@ def enterprise(ctx: Context) -> str:
     )
 
 
-@router.route(_staff_said("导出"))
-def export_link(ctx: Context) -> str:
-    word, _, rest = _args(ctx).partition(" ")
+def export_link(ctx: Context, command: Command) -> str:
+    word, _, rest = command.args.partition(" ")
     kind = EXPORT_WORDS.get(word.lower())
     if kind is None:
         return ctx.render("staff/export_usage.j2", word=word)

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.routing.router import Context, Router
 from bot.services import links
 from bot.services import summary as work_summary
+from domain.commands import Command
 from domain.normalize import ParseError, Period, parse_period
-from handlers.forms import Hooks
+from handlers.context import Context
 from storage import figures
-
-router = Router("summary")
-hooks: dict[str, Hooks] = {}
-
-
-def _arguments(ctx: Context) -> str:
-    """What follows the command word."""
-    return ctx.text.split(maxsplit=1)[1].strip() if len(ctx.text.split(maxsplit=1)) > 1 else ""
 
 
 def current_half(today: date) -> Period:
@@ -30,13 +22,12 @@ def _bad_input(ctx: Context, error: ParseError, usage: str) -> str:
     return ctx.render(usage, reason=f"input/{error.reason}.j2", **error.params)
 
 
-@router.command("总结")
-def make_summary(ctx: Context) -> str:
+def make_summary(ctx: Context, command: Command) -> str:
     if not ctx.is_staff:
         return ctx.render("summary/refused.j2")
     today = ctx.local_now.date()
     try:
-        period = parse_period(_arguments(ctx), today=today) if _arguments(ctx) else current_half(today)
+        period = parse_period(command.args, today=today) if command.args else current_half(today)
     except ParseError as error:
         return _bad_input(ctx, error, "summary/summary_usage.j2")
     made = work_summary.build(ctx.session, period, ctx.settings, ctx.now)
@@ -55,18 +46,17 @@ def make_summary(ctx: Context) -> str:
     )
 
 
-@router.command("数据")
-def staff_data(ctx: Context) -> str:
+def staff_data(ctx: Context, command: Command) -> str:
     if not ctx.is_staff:
         return ctx.render("summary/refused.j2")
     today = ctx.local_now.date()
-    words = _arguments(ctx).split(maxsplit=1)
+    words = command.args.split(maxsplit=1)
     if not words:
         return _listing(ctx, current_half(today))
     found = work_summary.staff_spec(words[0])
     if found is None:
         try:
-            return _listing(ctx, parse_period(_arguments(ctx), today=today))
+            return _listing(ctx, parse_period(command.args, today=today))
         except ParseError:
             return ctx.render("summary/data_unknown.j2", word=words[0])
     key, spec = found

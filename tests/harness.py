@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bot.app import Services, create_app
 from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
-from bot.routing.router import Dispatcher
+from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 from storage.db import utcnow
 

@@ -16,10 +16,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli.admin import invite_app, org_app, staff_app
-from bot.routing.router import Dispatcher
+from bot.routing import routes
+from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 from domain.enums import Role
-from handlers import binding, help
+from handlers import help
 from storage import identity
 from storage.db import Database, utcnow
 from storage.identity import CODE_ALPHABET, Bound, Refused
@@ -48,7 +49,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def bot(settings: Settings, clock: Clock) -> Iterator[Service]:
-    dispatcher = Dispatcher([binding.router, help.router], fallback=help.help_text)
+    dispatcher = Dispatcher([*routes.BINDING, *routes.HELP], fallback=help.help_text)
     with running_service(settings, dispatcher=dispatcher, clock=clock) as running:
         yield running
 

@@ -10,9 +10,10 @@ import xmltodict
 from sqlmodel import select
 
 from bot.channel.signing import Signer, new_msg_id, text_xml
-from bot.routing.message import Kind
-from bot.routing.router import Context, Dispatcher
+from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
+from domain.messages import Kind
+from handlers.context import Context
 from storage.db import Database
 from storage.models import InboundMessage, WechatUser
 from tests.conftest import AES_KEY, TOKEN, enroll, make_settings

@@ -19,8 +19,9 @@ from sqlmodel import select
 
 from bot.channel.signing import Signer, event_xml, new_msg_id, text_xml
 from bot.devtools.fake_wechat import FakeWechatServer
-from bot.routing.router import Context, Dispatcher
+from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
+from handlers.context import Context
 from storage import crypto
 from storage.models import InboundMessage, OutboxMessage, ReplyMode, WechatUser
 from tests.conftest import APPID, SECRET, TOKEN, make_settings

@@ -12,18 +12,20 @@ from pydantic import ValidationError
 
 from bot.dialog.forms import load_forms
 from config.warning_levels import Facts, assess, level_rules, parse_rules
+from domain.commands import split_command
 from domain.enums import WarningLevel
 from domain.enums import WarningState as S
 from domain.warning_rules import (
     MEDIATION_DAYS,
+    VERB_WORDS,
     Command,
     NotAllowed,
     Verb,
     mediation_day,
     move,
-    parse_command,
     parse_level,
     possible,
+    read_command,
 )
 
 G, M, J = WarningLevel.GENERAL, WarningLevel.SERIOUS, WarningLevel.MAJOR
@@ -189,6 +191,12 @@ def test_mediation_day_counts_from_one(started: date, elapsed: int) -> None:
     except OverflowError:
         return
     assert mediation_day(started, today) == elapsed + 1
+
+
+def parse_command(text: str) -> Command | None:
+    """A staff message read as routing reads it: the verb split off, then the case and the note."""
+    said = split_command(text, VERB_WORDS, attached=True)
+    return None if said is None else read_command(said)
 
 
 @pytest.mark.parametrize(

@@ -22,10 +22,11 @@ import anyio
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from bot.routing.message import Incoming, Kind
-from bot.routing.router import Context, Dispatcher
+from bot.routing.dispatch import Dispatcher
 from bot.services.render import render
 from config.settings import Settings
+from domain.messages import Incoming, Kind
+from handlers.context import Context
 from storage import crypto, outbox
 from storage.db import Database, utcnow
 from storage.models import InboundMessage, ReplyMode, WechatUser

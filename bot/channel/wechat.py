@@ -17,7 +17,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from bot.routing.message import Incoming, Kind
+from domain.messages import Incoming, Kind
 
 # XML 1.0 forbids these; WeChat users can still paste them, so they are dropped on the way in and out.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

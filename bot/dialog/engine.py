@@ -8,7 +8,6 @@ so a restart, a day's pause or a switch to another form loses nothing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +15,7 @@ from typing import Any
 
 from bot.dialog.fields import Field, FieldType, Json, coerce, display, parse_answer, typed
 from bot.dialog.forms import Computed, Form
+from domain.commands import command_text
 from domain.normalize import ParseError, parse_yes_no
 
 CANCEL = frozenset({"取消", "退出", "放弃"})
@@ -102,12 +102,6 @@ def _yes_no(text: str) -> bool | None:
         return parse_yes_no(text)
     except ParseError:
         return None
-
-
-def command_text(text: str) -> str:
-    """How a reply is compared with the command words: NFKC, no spaces, no trailing punctuation."""
-    folded = unicodedata.normalize("NFKC", text).strip()
-    return re.sub(r"[\s。.!！~～]+$", "", folded).replace(" ", "")
 
 
 class Engine:

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from bot.dialog.forms import load_forms
-from bot.routing.router import Dispatcher
+from bot.routing import routes
+from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 from handlers import help, paging
 from handlers.forms import FormDesk
@@ -162,7 +163,7 @@ def test_a_form_refuses_roles_it_is_not_for(settings: Settings, db: Database) ->
     demo = load_forms()["demo"]
     chairs_only = dataclasses.replace(demo, roles=frozenset({"chair"}))
     desk = FormDesk({"demo": chairs_only})
-    dispatcher = Dispatcher([desk.router, help.router], fallback=help.help_text)
+    dispatcher = Dispatcher([*routes.form_routes(desk), *routes.HELP], fallback=help.help_text)
     with running_service(settings, dispatcher=dispatcher) as svc:
         reply = Chat(svc.wechat, "warner-1").say("演示")
     assert "只能由企业工会主席填写，您当前的身份是劳动争议预警员" in reply
@@ -171,7 +172,7 @@ def test_a_form_refuses_roles_it_is_not_for(settings: Settings, db: Database) ->
 def test_long_replies_are_paged_with_more(settings: Settings) -> None:
     lines = [f"第{i:03d}行：" + "工会经费计提与上缴情况" * 4 for i in range(60)]
     long_text: Callable[..., str] = lambda _ctx: "\n".join(lines)  # noqa: E731
-    dispatcher = Dispatcher([paging.router], fallback=long_text, finish=paging.paginate)
+    dispatcher = Dispatcher(routes.PAGING, fallback=long_text, finish=paging.paginate)
     with running_service(settings, dispatcher=dispatcher) as svc:
         chat = Chat(svc.wechat, "staff-1")
         pages = [chat.say("统计")]

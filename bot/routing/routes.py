@@ -1,0 +1,95 @@
+"""Where every message is routed: each capability's routes, in the order they are tried.
+
+Binding gates everything (an unbound user only learns how to bind). Capabilities with staff commands go before
+the forms, so that a staff command is answered even while a form is open; help answers what nothing else took.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dialog.forms import load_forms
+from bot.routing.dispatch import Dispatcher, Route
+from bot.routing.filters import command, on, parsed, plain, said, staff, when
+from domain.messages import Kind
+from domain.warning_rules import VERB_WORDS
+from handlers import binding, dispute_warning, hardship, help, monthly_report, paging, staff_queries, summary
+from handlers.context import Context
+from handlers.forms import FormDesk, Hooks
+
+Routes = tuple[Route[Any], ...]
+
+BINDING: Routes = (
+    Route(command(*binding.BIND_WORDS, attached=True), binding.bind),
+    Route(on(Kind.UNSUBSCRIBE), plain(binding.unsubscribe)),
+    Route(command("邀请码"), binding.invite),
+    Route(staff(parsed(command(*binding.DUTY_WORDS, attached=True), binding.duty_switch)), binding.duty),
+    Route(when(binding.unbound_subscriber), plain(binding.welcome)),
+    Route(when(binding.unbound), plain(binding.how_to_bind)),
+)
+PAGING: Routes = (Route(said(*paging.MORE), paging.more, paged=False),)
+
+
+def _not_staff_asking(ctx: Context) -> bool:
+    """A chair typing “企业 经营困难” as a form answer is answering the form, not asking for figures."""
+    asks = command(*staff_queries.STAFF_WORDS)(ctx) is not None
+    return asks and not ctx.is_staff and not staff_queries.filling_form(ctx)
+
+
+STAFF_QUERIES: Routes = (
+    Route(when(_not_staff_asking), plain(staff_queries.refuse)),
+    Route(staff(command("统计")), staff_queries.figures),
+    Route(staff(command("未报")), staff_queries.missing),
+    Route(staff(command("预警")), staff_queries.warnings),
+    Route(staff(command("待审")), staff_queries.pending),
+    Route(staff(command("企业")), staff_queries.enterprise),
+    Route(staff(command("导出")), staff_queries.export_link),
+)
+MONTHLY_REPORT: Routes = (
+    Route(parsed(command(*monthly_report.REPORT_WORDS), monthly_report.unreadable_month), monthly_report.refuse_period),
+    Route(
+        parsed(command(*monthly_report.REPORT_WORDS), monthly_report.other_month_pending),
+        monthly_report.finish_pending_first,
+    ),
+    Route(
+        parsed(command(*monthly_report.EXEMPTION_WORDS, attached=True), monthly_report.exemption_request),
+        monthly_report.exemption_command,
+    ),
+)
+DISPUTE_WARNING: Routes = (
+    Route(parsed(command(*VERB_WORDS, attached=True), dispute_warning.names_a_case), dispute_warning.case_command),
+)
+HARDSHIP: Routes = (
+    Route(parsed(command(*hardship.CASE_WORDS, attached=True), hardship.names_a_case), hardship.hardship_command),
+)
+SUMMARY: Routes = (
+    Route(command("总结"), summary.make_summary),
+    Route(command("数据"), summary.staff_data),
+)
+HELP: Routes = (
+    Route(on(Kind.UNSUBSCRIBE, Kind.EVENT), plain(help.silent)),
+    Route(on(Kind.SUBSCRIBE), plain(help.welcome)),
+    Route(on(Kind.UNSUPPORTED), plain(help.unsupported)),
+)
+HOOKS: dict[str, Hooks] = {**monthly_report.hooks, **dispute_warning.hooks, **hardship.hooks}
+
+
+def form_routes(desk: FormDesk) -> Routes:
+    return (Route(desk.starting, desk.start), Route(desk.in_form, desk.answer))
+
+
+def build_dispatcher() -> Dispatcher:
+    """Loading the forms here validates them, so a broken form stops the service at start-up."""
+    desk = FormDesk(load_forms(), HOOKS)
+    routes = (
+        *BINDING,
+        *PAGING,
+        *STAFF_QUERIES,
+        *MONTHLY_REPORT,
+        *DISPUTE_WARNING,
+        *HARDSHIP,
+        *SUMMARY,
+        *form_routes(desk),
+        *HELP,
+    )
+    return Dispatcher(routes, fallback=help.help_text, finish=paging.paginate)
