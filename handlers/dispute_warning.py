@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.dialog.desk import Filed, Hooks
 from bot.dialog.engine import Say
 from bot.dialog.forms import Form
 from bot.services import links
@@ -31,9 +32,8 @@ from domain.warning_rules import (
     read_command,
 )
 from handlers.context import Context
-from handlers.forms import Hooks
 from storage import identity, media, outbox, warnings
-from storage.models import CaseEvent, DisputeWarning, Member, Submission
+from storage.models import CaseEvent, DisputeWarning, Member
 
 FORM_ID = "dispute_warning"
 NOTE_EXAMPLES = {  # what a note looks like, shown when a verb that needs one came without it
@@ -65,7 +65,8 @@ def _local(ctx: Context, moment: datetime) -> str:
     return f"{moment.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M}"
 
 
-def _on_submit(ctx: Context, _form: Form, record: Submission) -> list[Say]:
+def _on_submit(ctx: Context, _form: Form, filed: Filed) -> list[Say]:
+    record = filed.record
     """Make the case once and alert every staff member on duty at once (keys make a repeat harmless)."""
     assessment = _assessment(record.answers)
     reasons = _reasons(ctx, assessment)
@@ -110,7 +111,7 @@ def _alert(ctx: Context, warning: DisputeWarning, member: Member) -> None:
     )
 
 
-hooks: dict[str, Hooks] = {FORM_ID: Hooks(on_submit=_on_submit, summary=_summary)}
+hooks: dict[str, Hooks[Context]] = {FORM_ID: Hooks(on_submit=_on_submit, summary=_summary)}
 level_rules()  # read now: a malformed rules file stops the service at start-up, not at the first warning
 
 

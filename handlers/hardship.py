@@ -11,15 +11,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlmodel import select
 
-from bot.dialog import sealed
-from bot.dialog.engine import Engine, Message, Mode, Say, State
-from bot.dialog.forms import FORMS_DIR, Form, parse_form
+from bot.dialog import desk, sealed
+from bot.dialog.desk import Filed, Hooks
+from bot.dialog.engine import Say
+from bot.dialog.forms import Form, shipped_forms
 from bot.services import links
 from bot.services.notify import notify
 from config.hardship import hardship_config
@@ -27,9 +26,8 @@ from domain.commands import Command
 from domain.enums import Role
 from domain.normalize import ParseError, parse_money
 from handlers.context import Context
-from handlers.forms import Hooks
-from storage import drafts, identity, media, outbox
 from storage import hardship as cases
+from storage import identity, media, outbox
 from storage.hardship import Action, InvalidTransition
 from storage.models import HardshipApplication, Member, Submission
 
@@ -38,10 +36,8 @@ CASE_WORDS = ("审核", "查看", "修改申请", "入户", "公示", "发放", 
 _CASE_ARGS = re.compile(r"^(?P<receipt>[HhＨｈ]\d+)(?:\s+(?P<rest>.*))?$", re.DOTALL)
 
 
-@lru_cache(maxsize=1)
 def hardship_form() -> Form:
-    path = FORMS_DIR / f"{FORM_ID}.yaml"
-    return parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    return shipped_forms()[FORM_ID]
 
 
 def _yuan(value: Decimal | None) -> str:
@@ -67,7 +63,8 @@ def _form_context(
     return {"ctx": {"dibao": str(config.dibao_monthly), "consent_version": config.consent_version}}
 
 
-def _on_submit(ctx: Context, form: Form, record: Submission) -> list[Say]:
+def _on_submit(ctx: Context, form: Form, filed: Filed) -> list[Say]:
+    record = filed.record
     member = ctx.member
     assert member is not None and member.enterprise_id is not None and record.id is not None
     done = select(HardshipApplication).where(HardshipApplication.submission_id == record.id)
@@ -75,8 +72,7 @@ def _on_submit(ctx: Context, form: Form, record: Submission) -> list[Say]:
         return []
     key = ctx.settings.data_key
     answers = sealed.open_answers(form, record.answers, key)
-    draft = drafts.load_draft(ctx.session, ctx.openid, FORM_ID)
-    context: dict[str, Any] = draft.state.get("context", {}) if draft is not None else {}
+    context = filed.context
     version = str(context.get("ctx", {}).get("consent_version") or hardship_config().consent_version)
     amended = cases.by_receipt(ctx.session, str(context.get("amends") or ""))
     if amended is not None and amended.chair == ctx.openid and amended.state in cases.AMENDABLE:
@@ -125,7 +121,7 @@ def _alert_staff(ctx: Context, row: HardshipApplication, record: Submission) -> 
         notify(ctx.session, openid=staff.openid, notice="case_update", facts=facts, text=text, key=key, now=ctx.now)
 
 
-hooks = {FORM_ID: Hooks(context=_form_context, on_submit=_on_submit)}
+hooks: dict[str, Hooks[Context]] = {FORM_ID: Hooks(context=_form_context, on_submit=_on_submit)}
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -217,31 +213,12 @@ def _amend(ctx: Context, row: HardshipApplication) -> str:
     if row.state not in cases.AMENDABLE:
         return ctx.render("hardship/not_amendable.j2", receipt=row.receipt, state=_state_name(ctx, row.state))
     form = hardship_form()
-    pending = drafts.load_draft(ctx.session, ctx.openid, FORM_ID)
-    if pending is not None and pending.state.get("mode") != Mode.DONE:
-        return ctx.render("hardship/draft_pending.j2", receipt=row.receipt)
-    if pending is not None:
-        drafts.delete_draft(ctx.session, pending)
     record = ctx.session.get(Submission, row.submission_id)
     assert record is not None
     filed = sealed.open_answers(form, record.answers, ctx.settings.data_key)
-    answers = {f.id: filed[f.id] for f in form.fields if f.id in filed}
-    context = {**_form_context(), "amends": row.receipt}
-    state = State(form=FORM_ID, answers=answers, mode=Mode.SUMMARY, history=list(answers), context=context)
-    step = Engine(form).step(state, Message(), ctx.local_now)
-    drafts.save_draft(
-        ctx.session,
-        None,
-        openid=ctx.openid,
-        form_id=FORM_ID,
-        state=sealed.seal_state(form, step.state.to_json(), ctx.settings.data_key),
-        now=ctx.now,
-        ttl=timedelta(days=ctx.settings.draft_ttl_days),
-    )
-    drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = FORM_ID
-    summary = "\n\n".join(ctx.render(say.template, **say.context) for say in step.says)
-    intro = ctx.render("hardship/amend_intro.j2", receipt=row.receipt, reason=row.return_reason or "")
-    return f"{intro}\n\n{summary}"
+    intro = Say("hardship/amend_intro.j2", {"receipt": row.receipt, "reason": row.return_reason or ""})
+    reopened = desk.reopen(ctx, form, filed, {**_form_context(), "amends": row.receipt}, intro)
+    return reopened if reopened is not None else ctx.render("hardship/draft_pending.j2", receipt=row.receipt)
 
 
 ACTIONS = {

@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.dialog.engine import Mode, Say
-from bot.dialog.forms import Form
+from bot.dialog import desk
+from bot.dialog.desk import Filed, Hooks
+from bot.dialog.engine import Say
+from bot.dialog.forms import Form, shipped_forms
 from bot.services.notify import notify
 from config.reporting import reporting
 from domain import calendar
@@ -20,9 +22,8 @@ from domain.commands import Command, command_text
 from domain.enums import RequestState, Role
 from domain.normalize import ParseError, parse_month
 from handlers.context import Context
-from handlers.forms import Hooks
-from storage import drafts, identity, reports
-from storage.models import DuesExemption, Enterprise, MonthlyReport, Submission
+from storage import identity, reports
+from storage.models import DuesExemption, Enterprise, MonthlyReport
 
 REPORT_WORDS = frozenset({"月报", "填月报"})
 EXEMPTION_WORDS = ("免交", "缓交")
@@ -80,10 +81,10 @@ def other_month_pending(ctx: Context, command: Command) -> OtherMonth | None:
     member = ctx.member
     if not command.args or member is None or member.role != Role.CHAIR:
         return None
-    draft = drafts.load_draft(ctx.session, ctx.openid, "monthly_report")
-    if draft is None or draft.state.get("mode") == Mode.DONE or draft.expires_at < ctx.now:
+    state = desk.unfinished(ctx, shipped_forms()["monthly_report"])
+    if state is None:
         return None
-    pending = str(draft.state.get("context", {}).get("ctx", {}).get("period", ""))
+    pending = str(state.context.get("ctx", {}).get("period", ""))
     named = _period(ctx, command.args)
     return OtherMonth(pending, named, ctx.text) if pending and pending != named else None
 
@@ -131,7 +132,8 @@ def report_context(ctx: Context, form: Form, command: Command) -> dict[str, Any]
     return {"last": reports.as_answers(previous) if previous else {}, "ctx": scope}
 
 
-def report_submitted(ctx: Context, form: Form, record: Submission) -> list[Say]:
+def report_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:
+    record = filed.record
     member = ctx.member
     assert member is not None and member.enterprise_id is not None, "only a chair of an enterprise files reports"
     period = str(record.answers["period"])
@@ -167,7 +169,8 @@ def _local(ctx: Context) -> str:
     return ctx.local_now.strftime("%Y-%m-%d %H:%M")
 
 
-def exemption_submitted(ctx: Context, form: Form, record: Submission) -> list[Say]:
+def exemption_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:
+    record = filed.record
     member = ctx.member
     assert member is not None and member.enterprise_id is not None, "only a chair of an enterprise asks"
     answers = record.answers
@@ -259,7 +262,7 @@ def exemption_command(ctx: Context, command: Command) -> str:
     return ctx.render("monthly_report/exemption_decided.j2", **facts, approved=approve)
 
 
-hooks: dict[str, Hooks] = {
+hooks: dict[str, Hooks[Context]] = {
     "monthly_report": Hooks(context=report_context, on_submit=report_submitted),
     "dues_exemption": Hooks(context=exemption_context, on_submit=exemption_submitted),
 }

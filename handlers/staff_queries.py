@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.dialog.engine import Mode
 from bot.services import export, links
 from domain.calendar import label as month_label
 from domain.calendar import reporting_period
@@ -16,8 +15,8 @@ from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, Period, parse_period
 from handlers.context import Context
-from storage import drafts, stats
-from storage.models import AuditLog, Conversation, HardshipApplication
+from storage import stats
+from storage.models import AuditLog, HardshipApplication
 
 LIST_LIMIT = 200
 MEDIATION_DAYS = 15
@@ -73,15 +72,6 @@ def read_period(ctx: Context, text: str) -> tuple[Period, bool] | str:
 
 
 STAFF_WORDS = ("统计", "未报", "待审", "企业", "导出")
-
-
-def filling_form(ctx: Context) -> bool:
-    """A chair typing “企业 经营困难” as a form answer is answering the form, not asking for figures."""
-    pointer = ctx.session.get(Conversation, ctx.openid)
-    if pointer is None or pointer.active_form is None:
-        return False
-    draft = drafts.load_draft(ctx.session, ctx.openid, pointer.active_form)
-    return draft is not None and draft.state.get("mode") != Mode.DONE
 
 
 def refuse(ctx: Context) -> str:

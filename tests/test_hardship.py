@@ -189,15 +189,16 @@ def test_staff_walk_the_case_and_the_chair_corrects_a_returned_application(
     h = row.receipt
     staff = Chat(svc.wechat, "staff-1")
     assert "请写明退回的原因" in staff.say(f"审核 {h} 退回")
-    assert "退回补正" in staff.say(f"审核 {h} 退回 缺少配偶收入证明")
+    assert "退回补正" in staff.say(f"审核 {h} 退回 缺少配偶收入证明，请补交")
     svc.services.outbox.drain()
     told = fake.state.texts("chair-1")
-    assert any("退回补正" in t and "缺少配偶收入证明" in t and f"修改申请 {h}" in t for t in told)
+    # The reason reaches the chair as staff typed it: the full-width comma is not folded to ",".
+    assert any("退回补正" in t and "缺少配偶收入证明，请补交" in t and f"修改申请 {h}" in t for t in told)
     assert not any(ID_NUMBER in t or MASKED in t for t in told)
 
     clock.now += timedelta(hours=1)
     summary = chair.say(f"修改申请 {h}")
-    assert "退回原因：缺少配偶收入证明" in summary and "1. 职工本人已阅读并签署同意：是" in summary
+    assert "退回原因：缺少配偶收入证明，请补交" in summary and "1. 职工本人已阅读并签署同意：是" in summary
     assert MASKED in summary and ID_NUMBER not in summary
     chair.dialogue([("修改 8", "可支配收入"), ("48000", "请核对"), ("确认", "已重新提交审核")])
     assert f"以 {h} 查询" in chair.last

@@ -75,6 +75,11 @@ class Say:
 
 
 @dataclass(frozen=True)
+class Summary(Say):
+    """The answers laid out for the user to confirm; capabilities may add lines to it (`Hooks.summary`)."""
+
+
+@dataclass(frozen=True)
 class Message:
     text: str = ""
     media_id: str | None = None
@@ -116,6 +121,12 @@ class Engine:
         assert first is not None, "a form always has a visible first field"
         state.cursor = first.id
         return Step(state, [Say("forms/_intro.j2", self._intro()), self._ask(state, first)])
+
+    def reopen(self, answers: dict[str, Json], context: dict[str, Any], now: datetime) -> Step:
+        """A filed form again, at its summary: the user changes what was asked for and confirms."""
+        kept = {f.id: answers[f.id] for f in self.form.fields if f.id in answers}
+        state = State(form=self.form.id, answers=kept, mode=Mode.SUMMARY, history=list(kept), context=context)
+        return self.step(state, Message(), now)
 
     def offer_resume(self, state: State) -> Step:
         """The form was started again with a draft pending: 继续 or 重新开始."""
@@ -456,7 +467,7 @@ class Engine:
             )
             for c in self.form.computed
         ]
-        return Say(
+        return Summary(
             "forms/_summary.j2",
             {"title": self.form.title, "items": self._items(state), "computed": computed, "hint": hint},
         )

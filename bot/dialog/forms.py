@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,9 @@ def load_forms(directory: Path = FORMS_DIR) -> dict[str, Form]:
             raise FormError(f"{path.name}: form id {form.id!r} is defined twice")
         forms[form.id] = form
     return forms
+
+
+@lru_cache(maxsize=1)
+def shipped_forms() -> dict[str, Form]:
+    """The forms in `config/forms`, read and validated once per process (at start-up, by the routes)."""
+    return load_forms()

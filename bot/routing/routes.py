@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialog.forms import load_forms
+from bot.dialog import desk
+from bot.dialog.desk import FormDesk, Hooks
+from bot.dialog.forms import shipped_forms
 from bot.routing.dispatch import Dispatcher, Route
 from bot.routing.filters import command, on, parsed, plain, said, staff, when
 from domain.messages import Kind
 from domain.warning_rules import VERB_WORDS
 from handlers import binding, dispute_warning, hardship, help, monthly_report, paging, staff_queries, summary
 from handlers.context import Context
-from handlers.forms import FormDesk, Hooks
 
 Routes = tuple[Route[Any], ...]
 
@@ -33,7 +34,7 @@ PAGING: Routes = (Route(said(*paging.MORE), paging.more, paged=False),)
 def _not_staff_asking(ctx: Context) -> bool:
     """A chair typing “企业 经营困难” as a form answer is answering the form, not asking for figures."""
     asks = command(*staff_queries.STAFF_WORDS)(ctx) is not None
-    return asks and not ctx.is_staff and not staff_queries.filling_form(ctx)
+    return asks and not ctx.is_staff and not desk.filling_a_form(ctx)
 
 
 STAFF_QUERIES: Routes = (
@@ -71,16 +72,16 @@ HELP: Routes = (
     Route(on(Kind.SUBSCRIBE), plain(help.welcome)),
     Route(on(Kind.UNSUPPORTED), plain(help.unsupported)),
 )
-HOOKS: dict[str, Hooks] = {**monthly_report.hooks, **dispute_warning.hooks, **hardship.hooks}
+HOOKS: dict[str, Hooks[Context]] = {**monthly_report.hooks, **dispute_warning.hooks, **hardship.hooks}
 
 
-def form_routes(desk: FormDesk) -> Routes:
+def form_routes(desk: FormDesk[Context]) -> Routes:
     return (Route(desk.starting, desk.start), Route(desk.in_form, desk.answer))
 
 
 def build_dispatcher() -> Dispatcher:
-    """Loading the forms here validates them, so a broken form stops the service at start-up."""
-    desk = FormDesk(load_forms(), HOOKS)
+    """Reading the forms here validates them, so a broken form stops the service at start-up."""
+    desk = FormDesk[Context](shipped_forms(), HOOKS)
     routes = (
         *BINDING,
         *PAGING,

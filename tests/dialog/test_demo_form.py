@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.dialog.desk import FormDesk
 from bot.dialog.forms import load_forms
 from bot.routing import routes
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 from handlers import help, paging
-from handlers.forms import FormDesk
 from storage.db import Database
 from storage.models import Draft, Submission
 from tests.conftest import enroll

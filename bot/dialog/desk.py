@@ -1,5 +1,6 @@
 """The edge of the form engine: start or resume a form, feed it the user's messages, save, submit.
 
+The only code that reads or writes drafts: everything else sees a draft as the engine's typed `State`.
 Forms are data (`config/forms/*.yaml`); a capability that needs more than the generic submission record
 (a monthly report row, a warning case and its alerts) registers `Hooks` for its form id.
 """
@@ -7,28 +8,64 @@ Forms are data (`config/forms/*.yaml`); a capability that needs more than the ge
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlmodel import Session
 
 from bot.dialog import sealed
-from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, State, Step, Submit
+from bot.dialog.engine import CONFIRM, Discard, Engine, Message, Mode, Say, State, Step, Submit, Summary
 from bot.dialog.forms import Form
+from config.settings import Settings
 from domain.commands import Command, command_text, split_command
-from domain.messages import Kind
-from handlers.context import Context
+from domain.messages import Incoming, Kind
 from storage import drafts
-from storage.models import Conversation, Draft, Submission
+from storage.models import Conversation, Draft, Member, Submission
+
+
+class Turn(Protocol):
+    """What the desk needs of the message being handled (`handlers.context.Context` is one)."""
+
+    session: Session
+    incoming: Incoming
+    now: datetime
+    settings: Settings
+
+    @property
+    def member(self) -> Member | None: ...
+
+    @property
+    def openid(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def local_now(self) -> datetime: ...
+
+    def render(self, name: str, **context: Any) -> str: ...
+
+
+C = TypeVar("C", bound=Turn)
 
 
 @dataclass(frozen=True)
-class Hooks:
-    """What a capability adds to a form: starting context (e.g. last month's answers) and submit effects."""
+class Filed:
+    """A confirmed submission, with the context its form was started with (e.g. the case a form amends)."""
 
-    context: Callable[[Context, Form, Command], dict[str, Any]] = lambda _ctx, _form, _command: {}
-    on_submit: Callable[[Context, Form, Submission], list[Say]] = lambda _ctx, _form, _record: []
-    # Lines the capability adds to the summary the user confirms (e.g. a warning's computed level and why).
-    summary: Callable[[Context, Form, dict[str, Any]], list[Say]] = lambda _ctx, _form, _answers: []
+    record: Submission
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Hooks(Generic[C]):
+    """What a capability registers with its form: the starting context (e.g. last month's answers), what a
+    confirmed submission causes (`on_submit`), and lines added to the summary the user confirms."""
+
+    context: Callable[[C, Form, Command], dict[str, Any]] = lambda _ctx, _form, _command: {}
+    on_submit: Callable[[C, Form, Filed], list[Say]] = lambda _ctx, _form, _filed: []
+    summary: Callable[[C, Form, dict[str, Any]], list[Say]] = lambda _ctx, _form, _answers: []
 
 
 @dataclass(frozen=True)
@@ -48,13 +85,13 @@ class InForm:
 
 
 @dataclass
-class FormDesk:
+class FormDesk(Generic[C]):
     forms: dict[str, Form]
-    hooks: dict[str, Hooks] = field(default_factory=dict)
+    hooks: dict[str, Hooks[C]] = field(default_factory=dict)
 
     # -- filters -------------------------------------------------------------------------------------
 
-    def starting(self, ctx: Context) -> Started | None:
+    def starting(self, ctx: C) -> Started | None:
         incoming = ctx.incoming
         for form in self.forms.values():
             if incoming.kind is Kind.CLICK and incoming.event_key in form.menu_keys:
@@ -65,7 +102,7 @@ class FormDesk:
                     return Started(form, command)
         return None
 
-    def in_form(self, ctx: Context) -> InForm | None:
+    def in_form(self, ctx: C) -> InForm | None:
         """A message for the form in front; once it is submitted, only a repeated 确认 still goes to it."""
         if ctx.incoming.kind not in (Kind.TEXT, Kind.IMAGE):
             return None
@@ -79,7 +116,7 @@ class FormDesk:
 
     # -- handlers ------------------------------------------------------------------------------------
 
-    def start(self, ctx: Context, started: Started) -> str:
+    def start(self, ctx: C, started: Started) -> str:
         form = started.form
         member = ctx.member
         role = member.role if member else ""
@@ -94,12 +131,12 @@ class FormDesk:
             if draft is not None:  # a submitted draft: the next filing needs a draft (and submission key) of its own
                 drafts.delete_draft(ctx.session, draft)
                 draft = None
-            context = self.hooks.get(form.id, Hooks()).context(ctx, form, started.command)
+            context = self.hooks.get(form.id, Hooks[C]()).context(ctx, form, started.command)
             step = engine.begin(context)
         drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = form.id
         return self._finish(ctx, form, draft, step, notices)
 
-    def answer(self, ctx: Context, routed: InForm) -> str:
+    def answer(self, ctx: C, routed: InForm) -> str:
         pointer = drafts.conversation(ctx.session, ctx.openid, ctx.now)
         form = routed.form
         notices: list[Say] = []
@@ -114,7 +151,7 @@ class FormDesk:
     # -- helpers -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _live_draft(ctx: Context, form: Form, draft: Draft | None, notices: list[Say]) -> Draft | None:
+    def _live_draft(ctx: C, form: Form, draft: Draft | None, notices: list[Say]) -> Draft | None:
         """The user's draft of `form`, unless it expired (then it is dropped with a notice)."""
         if draft is not None and draft.expires_at < ctx.now:
             drafts.delete_draft(ctx.session, draft)
@@ -122,7 +159,7 @@ class FormDesk:
             return None
         return draft
 
-    def _finish(self, ctx: Context, form: Form, draft: Draft | None, step: Step, notices: list[Say]) -> str:
+    def _finish(self, ctx: C, form: Form, draft: Draft | None, step: Step, notices: list[Say]) -> str:
         says = [*notices, *self._with_summary_extra(ctx, form, step)]
         pointer = drafts.conversation(ctx.session, ctx.openid, ctx.now)
         if isinstance(step.action, Discard):
@@ -130,20 +167,12 @@ class FormDesk:
                 drafts.delete_draft(ctx.session, draft)
             pointer.active_form = None
             return self._render(ctx, says)
-        saved = drafts.save_draft(
-            ctx.session,
-            draft if draft is not None and draft.form_id == form.id else None,
-            openid=ctx.openid,
-            form_id=form.id,
-            state=sealed.seal_state(form, step.state.to_json(), ctx.settings.data_key),
-            now=ctx.now,
-            ttl=timedelta(days=ctx.settings.draft_ttl_days),
-        )
+        saved = _save(ctx, form, draft if draft is not None and draft.form_id == form.id else None, step.state)
         if isinstance(step.action, Submit):
             says.extend(self._submit(ctx, form, saved, step))
         return self._render(ctx, says)
 
-    def _submit(self, ctx: Context, form: Form, draft: Draft, step: Step) -> list[Say]:
+    def _submit(self, ctx: C, form: Form, draft: Draft, step: Step) -> list[Say]:
         assert isinstance(step.action, Submit)
         member = ctx.member
         record = drafts.submit(
@@ -157,34 +186,78 @@ class FormDesk:
             now=ctx.now,
         )
         step.state.receipt = record.receipt
-        drafts.save_draft(
-            ctx.session,
-            draft,
-            openid=ctx.openid,
-            form_id=form.id,
-            state=sealed.seal_state(form, step.state.to_json(), ctx.settings.data_key),
-            now=ctx.now,
-            ttl=timedelta(days=ctx.settings.draft_ttl_days),
-        )
-        extra = self.hooks.get(form.id, Hooks()).on_submit(ctx, form, record)
+        _save(ctx, form, draft, step.state)
+        extra = self.hooks.get(form.id, Hooks[C]()).on_submit(ctx, form, Filed(record, step.state.context))
         return [Say("forms/_submitted.j2", {"title": form.title, "receipt": record.receipt}), *extra]
 
-    def _with_summary_extra(self, ctx: Context, form: Form, step: Step) -> list[Say]:
+    def _with_summary_extra(self, ctx: C, form: Form, step: Step) -> list[Say]:
         """The engine's summary, with the capability's own lines (`Hooks.summary`) rendered into it."""
         hook = self.hooks.get(form.id)
-        if hook is None or not any(say.template == "forms/_summary.j2" for say in step.says):
+        if hook is None or not any(isinstance(say, Summary) for say in step.says):
             return step.says
         extra = [ctx.render(say.template, **say.context) for say in hook.summary(ctx, form, step.state.answers)]
         return [
-            Say(say.template, {**say.context, "extra": extra}) if say.template == "forms/_summary.j2" else say
+            replace(say, context={**say.context, "extra": extra}) if isinstance(say, Summary) else say
             for say in step.says
         ]
 
     @staticmethod
-    def _state(ctx: Context, form: Form, draft: Draft) -> State:
-        """The draft as the engine sees it: sensitive answers are stored sealed (`storage.sealed`)."""
-        return State.from_json(sealed.open_state(form, draft.state, ctx.settings.data_key))
+    def _state(ctx: C, form: Form, draft: Draft) -> State:
+        return _opened(ctx, form, draft)
 
     @staticmethod
-    def _render(ctx: Context, says: list[Say]) -> str:
-        return "\n\n".join(ctx.render(say.template, **say.context) for say in says)
+    def _render(ctx: C, says: list[Say]) -> str:
+        return _render(ctx, says)
+
+
+def _opened(ctx: Turn, form: Form, draft: Draft) -> State:
+    """The draft as the engine sees it: sensitive answers are stored sealed (`bot.dialog.sealed`)."""
+    return State.from_json(sealed.open_state(form, draft.state, ctx.settings.data_key))
+
+
+def _save(ctx: Turn, form: Form, draft: Draft | None, state: State) -> Draft:
+    """Every save seals the sensitive answers and pushes the expiry forward."""
+    return drafts.save_draft(
+        ctx.session,
+        draft,
+        openid=ctx.openid,
+        form_id=form.id,
+        state=sealed.seal_state(form, state.to_json(), ctx.settings.data_key),
+        now=ctx.now,
+        ttl=timedelta(days=ctx.settings.draft_ttl_days),
+    )
+
+
+def _render(ctx: Turn, says: list[Say]) -> str:
+    return "\n\n".join(ctx.render(say.template, **say.context) for say in says)
+
+
+def unfinished(ctx: Turn, form: Form) -> State | None:
+    """The user's live, unsubmitted draft of `form`, as the engine's state."""
+    draft = drafts.load_draft(ctx.session, ctx.openid, form.id)
+    if draft is None or draft.expires_at < ctx.now or draft.state.get("mode") == Mode.DONE:
+        return None
+    return _opened(ctx, form, draft)
+
+
+def filling_a_form(ctx: Turn) -> bool:
+    """Whether the form in front of the user is still being filled (so their words are answers, not commands)."""
+    pointer = ctx.session.get(Conversation, ctx.openid)
+    if pointer is None or pointer.active_form is None:
+        return False
+    draft = drafts.load_draft(ctx.session, ctx.openid, pointer.active_form)
+    return draft is not None and draft.state.get("mode") != Mode.DONE
+
+
+def reopen(ctx: Turn, form: Form, answers: dict[str, Any], context: dict[str, Any], intro: Say) -> str | None:
+    """A filed form opened again at its summary, prefilled (a returned case being amended): saved, confirmed and
+    submitted through the same path as a first filing. None while another draft of the form is unfinished."""
+    pending = drafts.load_draft(ctx.session, ctx.openid, form.id)
+    if pending is not None and pending.state.get("mode") != Mode.DONE:
+        return None
+    if pending is not None:
+        drafts.delete_draft(ctx.session, pending)
+    step = Engine(form).reopen(answers, context, ctx.local_now)
+    _save(ctx, form, None, step.state)
+    drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = form.id
+    return _render(ctx, [intro, *step.says])
