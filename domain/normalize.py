@@ -6,11 +6,9 @@ Every parser is pure and raises only `ParseError`. Its `reason` names `templates
 
 from __future__ import annotations
 
-import calendar
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -18,6 +16,8 @@ from typing import Literal
 import cn2an
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+from domain.periods import Month, Period, half_year
 
 
 class ParseError(Exception):
@@ -27,15 +27,6 @@ class ParseError(Exception):
         super().__init__(reason, params)
         self.reason = reason
         self.params: dict[str, object] = params
-
-
-@dataclass(frozen=True)
-class Period:
-    """An inclusive date range plus the label echoed back, so staff see how their words were read."""
-
-    start: date
-    end: date
-    label: str
 
 
 # After NFKC: 。stays, ！～，； become ASCII. Question marks are kept: "是？" is a question, not an answer.
@@ -353,16 +344,11 @@ def _year_of(word: str, today: date) -> int:
     return 2000 + year if year < 100 else year
 
 
-def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
-    shifted_year, index = divmod(year * 12 + month - 1 + delta, 12)
-    return shifted_year, index + 1
-
-
-def _match_month(text: str, today: date) -> tuple[int, int] | None:
+def _match_month(text: str, today: date) -> Month | None:
     """A bare month (6月) is the latest one not after today's month: report months are in the past."""
     compact = _compact(text).removesuffix("份")
     if compact in _RELATIVE_MONTHS:
-        return _shift_month(today.year, today.month, -_RELATIVE_MONTHS[compact])
+        return Month.of(today).shift(-_RELATIVE_MONTHS[compact])
     for form in _MONTH_FORMS:
         match = form.fullmatch(compact)
         if match:
@@ -370,19 +356,18 @@ def _match_month(text: str, today: date) -> tuple[int, int] | None:
             if not 1 <= month <= 12:
                 raise ParseError("invalid_month", month=month)
             if match["year"] is None:
-                return (today.year if month <= today.month else today.year - 1), month
-            return _year_of(match["year"], today), month
+                return Month(today.year if month <= today.month else today.year - 1, month)
+            return Month(_year_of(match["year"], today), month)
     return None
 
 
-def parse_month(text: str, *, today: date) -> tuple[int, int]:
-    """(year, month) of a report month: 2024-06, 2024年6月, 六月, 上个月, 去年十二月."""
+def parse_month(text: str, *, today: date) -> Month:
+    """A report month: 2024-06, 2024年6月, 六月, 上个月, 去年十二月."""
     found = _match_month(_clean(text, "2024年6月"), today)
     if found is None:
         raise ParseError("unknown_month", text=text.strip())
-    year, month = found
-    if found > (today.year, today.month):
-        raise ParseError("month_in_future", year=year, month=month)
+    if found > Month.of(today):
+        raise ParseError("month_in_future", year=found.year, month=found.month)
     return found
 
 
@@ -392,7 +377,7 @@ def _build_date(match: re.Match[str], today: date) -> date:
     if month_word is None:  # "3号": this month, or last month if the 3rd is still ahead
         year, month = today.year, today.month
         if day > today.day:
-            year, month = _shift_month(year, month, -1)
+            year, month = Month(year, month).shift(-1)
     else:
         month = int(month_word)
         if year_word is not None:
@@ -463,21 +448,9 @@ def parse_datetime(text: str, *, now: datetime) -> datetime:
     return value
 
 
-def _month_period(year: int, month: int) -> Period:
-    last = calendar.monthrange(year, month)[1]
-    return Period(date(year, month, 1), date(year, month, last), f"{year}年{month}月")
-
-
 def _quarter_period(year: int, quarter: int) -> Period:
-    first = _month_period(year, quarter * 3 - 2)
-    last = _month_period(year, quarter * 3)
-    return Period(first.start, last.end, f"{year}年第{_QUARTER_NAMES[quarter - 1]}季度")
-
-
-def _half_period(year: int, half: int) -> Period:
-    first = _month_period(year, half * 6 - 5)
-    last = _month_period(year, half * 6)
-    return Period(first.start, last.end, f"{year}年{'上' if half == 1 else '下'}半年")
+    first, last = Month(year, quarter * 3 - 2), Month(year, quarter * 3)
+    return Period(first.first_day, last.last_day, f"{year}年第{_QUARTER_NAMES[quarter - 1]}季度")
 
 
 def _started(build: Callable[[int, int], Period], year_word: str | None, number: int, today: date) -> Period:
@@ -491,7 +464,7 @@ def _started(build: Callable[[int, int], Period], year_word: str | None, number:
 def _match_period(text: str, today: date) -> Period | None:
     month = _match_month(text, today)
     if month is not None:
-        return _month_period(*month)
+        return month.period
     compact = _compact(text).upper()
     quarter = _QUARTER.fullmatch(compact)
     if quarter:
@@ -499,7 +472,7 @@ def _match_period(text: str, today: date) -> Period | None:
     half = _HALF.fullmatch(compact)
     if half:
         first = half["half"] == "上" or half["h"] == "1"
-        return _started(_half_period, half["year"], 1 if first else 2, today)
+        return _started(half_year, half["year"], 1 if first else 2, today)
     for form in _WHOLE_YEAR:
         whole = form.fullmatch(compact)
         if whole:
@@ -508,8 +481,13 @@ def _match_period(text: str, today: date) -> Period | None:
     return None
 
 
-def parse_period(text: str, *, today: date) -> Period:
-    """A statistics period: a month (本月, 2024-06), a quarter (一季度, 2024Q1), a half (上半年) or a year."""
+def parse_period(text: str, *, today: date, default: Period | None = None) -> Period:
+    """A statistics period: a month (本月, 2024-06), a quarter (一季度, 2024Q1), a half (上半年) or a year.
+
+    The one resolver of period phrases (chat, CLI, summaries); an empty text means `default` when one is given.
+    """
+    if default is not None and not text.strip():
+        return default
     found = _match_period(_clean(text, "2024年6月"), today)
     if found is None:
         raise ParseError("unknown_period", text=text.strip())

@@ -17,10 +17,10 @@ from bot.dialog.engine import Say
 from bot.dialog.forms import Form, shipped_forms
 from bot.services.notify import notify
 from config.reporting import reporting
-from domain import calendar
 from domain.commands import Command, command_text
 from domain.enums import RequestState, Role
 from domain.normalize import ParseError, parse_month
+from domain.periods import Month, reporting_month
 from handlers.context import Context
 from storage import identity, reports
 from storage.models import DuesExemption, Enterprise, MonthlyReport
@@ -38,19 +38,18 @@ _APPROVE = frozenset({"同意", "批准"})
 # -- which month -----------------------------------------------------------------------------------------------
 
 
-def _period(ctx: Context, args: str) -> str:
+def _period(ctx: Context, args: str) -> Month:
     """The month reported: the one named, else the month being collected now (last month).
 
     Raises `ParseError` for a month that cannot be read, lies ahead, or has not ended yet.
     """
     today = ctx.local_now.date()
     if not args:
-        return calendar.reporting_period(today)
-    year, month = parse_month(args, today=today)
-    period = calendar.month_key(year, month)
-    if period == calendar.month_key(today.year, today.month):
-        raise ParseError("month_not_over", year=year, month=month)
-    return period
+        return reporting_month(today)
+    month = parse_month(args, today=today)
+    if month == Month.of(today):
+        raise ParseError("month_not_over", year=month.year, month=month.month)
+    return month
 
 
 def unreadable_month(ctx: Context, command: Command) -> ParseError | None:
@@ -85,7 +84,7 @@ def other_month_pending(ctx: Context, command: Command) -> OtherMonth | None:
     if state is None:
         return None
     pending = str(state.context.get("ctx", {}).get("period", ""))
-    named = _period(ctx, command.args)
+    named = _period(ctx, command.args).key
     return OtherMonth(pending, named, ctx.text) if pending and pending != named else None
 
 
@@ -93,8 +92,8 @@ def finish_pending_first(ctx: Context, months: OtherMonth) -> str:
     """Starting another month would resume the pending draft under its own month; say so instead."""
     return ctx.render(
         "monthly_report/other_period_pending.j2",
-        pending=calendar.label(months.pending),
-        named=calendar.label(months.named),
+        pending=Month.parse_key(months.pending).label,
+        named=Month.parse_key(months.named).label,
         command=months.command,
     )
 
@@ -120,14 +119,14 @@ def report_context(ctx: Context, form: Form, command: Command) -> dict[str, Any]
     member = ctx.member
     previous = None
     if member is not None and member.enterprise_id is not None:
-        previous = reports.latest_report(ctx.session, member.enterprise_id, calendar.shift(period, -1))
+        previous = reports.latest_report(ctx.session, member.enterprise_id, period.shift(-1).key)
     settings = reporting()
     scope: dict[str, Any] = {
-        "period": period,
-        "period_label": calendar.label(period),
+        "period": period.key,
+        "period_label": period.label,
         "care_last": _cared_for(previous),
         "dues_tolerance": str(settings.dues_tolerance_points),
-        **settings.in_season(int(period[5:])),
+        **settings.in_season(period.month),
     }
     return {"last": reports.as_answers(previous) if previous else {}, "ctx": scope}
 
@@ -146,7 +145,7 @@ def report_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:
         submitted_by=ctx.openid,
         now=ctx.now,
     )
-    says = [Say("monthly_report/receipt.j2", {"period": calendar.label(period), "revision": report.revision})]
+    says = [Say("monthly_report/receipt.j2", {"period": Month.parse_key(period).label, "revision": report.revision})]
     if report.has_risk:
         says.append(Say("monthly_report/offer_warning.j2"))
     return says
@@ -183,7 +182,7 @@ def exemption_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:
             enterprise_id=member.enterprise_id,
             kind=str(answers["chosen_kind"]),
             first_month=first,
-            last_month=calendar.shift(first, int(answers["months"]) - 1),
+            last_month=Month.parse_key(first).shift(int(answers["months"]) - 1).key,
             reason=str(answers["reason"]),
             requested_by=ctx.openid,
             requested_at=ctx.now,
@@ -207,7 +206,7 @@ def exemption_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:
 def _exemption_facts(ctx: Context, exemption: DuesExemption) -> dict[str, str]:
     """What every exemption message and template-message keyword says about the request."""
     enterprise = _enterprise_name(ctx, exemption.enterprise_id)
-    first, last = calendar.label(exemption.first_month), calendar.label(exemption.last_month)
+    first, last = Month.parse_key(exemption.first_month).label, Month.parse_key(exemption.last_month).label
     return {
         "receipt": exemption.receipt,
         "title": ctx.render("monthly_report/exemption_title.j2", enterprise=enterprise, kind=exemption.kind),

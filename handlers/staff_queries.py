@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.services import export, links
-from domain.calendar import label as month_label
-from domain.calendar import reporting_period
 from domain.commands import Command
 from domain.enums import WarningState
-from domain.normalize import ParseError, Period, parse_period
+from domain.normalize import ParseError, parse_period
+from domain.periods import Period, reporting_month
 from handlers.context import Context
 from storage import stats
 from storage.models import AuditLog, HardshipApplication
@@ -60,10 +59,8 @@ EXPORT_WORDS = {
 def read_period(ctx: Context, text: str) -> tuple[Period, bool] | str:
     """The period and whether it was the default; or the reply explaining what periods look like."""
     today = ctx.local_now.date()
-    if not text:
-        return stats.month_period(reporting_period(today)), True
     try:
-        return parse_period(text, today=today), False
+        return parse_period(text, today=today, default=reporting_month(today).period), not text
     except ParseError as error:
         return ctx.render("staff/bad_period.j2", reason=f"input/{error.reason}.j2", **error.params)
 
@@ -92,8 +89,8 @@ def figures(ctx: Context, command: Command) -> str:
         "staff/stats.j2",
         period=period,
         default=default,
-        due_first=month_label(due[0]) if due else None,
-        due_last=month_label(due[-1]) if due else None,
+        due_first=due[0] if due else None,
+        due_last=due[-1] if due else None,
         cover=cover,
         cover_rate=stats.rate(cover.submitted, cover.due),
         totals=stats.report_totals(ctx.session, months[0], months[-1]),
@@ -116,7 +113,6 @@ def missing(ctx: Context, command: Command) -> str:
         period=period,
         default=default,
         months=due,
-        month_label=month_label,
         total=stats.missing_count(ctx.session, due),
         rows=stats.missing_reports(ctx.session, due, LIST_LIMIT),
         limit=LIST_LIMIT,
@@ -197,7 +193,6 @@ def enterprise(ctx: Context, command: Command) -> str:
         warnings=stats.warnings_of(ctx.session, company_id, stats.OPEN_WARNING_STATES),
         hardship=[application for application, _ in hardship],
         chairs=stats.chairs_of(ctx.session, [company_id]).get(company_id, []),
-        month_label=month_label,
         zone=ctx.settings.zone,
         labels=export.labels(),
     )

@@ -3,19 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from bot.services import links
 from bot.services import summary as work_summary
 from domain.commands import Command
-from domain.normalize import ParseError, Period, parse_period
+from domain.normalize import ParseError, parse_period
+from domain.periods import Period, current_half
 from handlers.context import Context
 from storage import figures
-
-
-def current_half(today: date) -> Period:
-    """The half-year `today` falls in: what `数据` without a period is about."""
-    return parse_period(f"{today.year}H{1 if today.month <= 6 else 2}", today=today)
 
 
 def _bad_input(ctx: Context, error: ParseError, usage: str) -> str:
@@ -27,7 +21,7 @@ def make_summary(ctx: Context, command: Command) -> str:
         return ctx.render("summary/refused.j2")
     today = ctx.local_now.date()
     try:
-        period = parse_period(command.args, today=today) if command.args else current_half(today)
+        period = parse_period(command.args, today=today, default=current_half(today))
     except ParseError as error:
         return _bad_input(ctx, error, "summary/summary_usage.j2")
     made = work_summary.build(ctx.session, period, ctx.settings, ctx.now)
@@ -64,7 +58,7 @@ def staff_data(ctx: Context, command: Command) -> str:
         return ctx.render("summary/data_usage.j2", label=spec.label, spec=spec)
     value_text, period_text = _split_period(spec, words[1])
     try:
-        period = parse_period(period_text, today=today) if period_text else current_half(today)
+        period = parse_period(period_text, today=today, default=current_half(today))
         value = work_summary.parse_staff_value(spec, value_text)
     except ParseError as error:
         return _bad_input(ctx, error, "summary/data_bad.j2")

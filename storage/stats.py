@@ -6,7 +6,6 @@ them. Reports count only in their latest revision (`is_latest`), which `ix_repor
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,9 +16,8 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true, union
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
-from domain.calendar import label, month_key, reporting_period, shift
 from domain.enums import HardshipState, Role, WarningState
-from domain.normalize import Period
+from domain.periods import months_from, reporting_month
 from storage.models import CaseEvent, DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport
 
 # Flows are summed over the months of a period; stocks are read from each enterprise's last report in it.
@@ -54,26 +52,16 @@ OPEN_HARDSHIP_STATES = (*PENDING_REVIEW_STATES, HardshipState.RETURNED, Hardship
 
 
 def months_between(start: date, end: date) -> list[str]:
-    """Every report month from the month of `start` to the month of `end`."""
-    first, last = month_key(start.year, start.month), month_key(end.year, end.month)
-    months = [first]
-    while months[-1] < last:
-        months.append(shift(months[-1], 1))
-    return months
+    """The keys of every report month from the month of `start` to the month of `end`."""
+    return [month.key for month in months_from(start, end)]
 
 
 def due_months(start: date, end: date, today: date) -> list[str]:
     """Months of a period whose reports have been asked for by `today`: up to the month being collected now.
     `统计` and the half-year summary both divide by these, so a half-year still running is not judged on months
     nobody could report yet."""
-    current = reporting_period(today)
-    return [month for month in months_between(start, end) if month <= current]
-
-
-def month_period(month: str) -> Period:
-    """A report month (`2024-06`) as a period, e.g. the default one: the month being collected now."""
-    year, number = map(int, month.split("-"))
-    return Period(date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1]), label(month))
+    current = reporting_month(today)
+    return [month.key for month in months_from(start, end) if month <= current]
 
 
 def rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from domain.enums import HardshipState, RequestState, Role
+from domain.periods import Month
 from storage import stats
 from storage.models import CaseEvent, DisputeWarning, DuesExemption, Enterprise, Member, MonthlyReport
 
@@ -61,7 +62,7 @@ class Window:
     def of(cls, first_day: date, last_day: date, zone: ZoneInfo) -> Window:
         start = datetime.combine(first_day, time(0), tzinfo=zone)
         end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
-        return cls(first_day, last_day, first_day.strftime("%Y-%m"), last_day.strftime("%Y-%m"), start, end)
+        return cls(first_day, last_day, Month.of(first_day).key, Month.of(last_day).key, start, end)
 
     @property
     def months(self) -> int:

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
-from domain.calendar import shift
+from domain.periods import Month
 from storage import stats
 from storage.db import Database
 from storage.models import AuditLog, Enterprise
@@ -328,7 +328,7 @@ def test_months_between_are_consecutive_and_inclusive(start: date, days: int) ->
     assert months[0] == f"{start.year:04d}-{start.month:02d}"
     assert months[-1] == f"{end.year:04d}-{end.month:02d}"
     assert len(months) == (end.year - start.year) * 12 + end.month - start.month + 1
-    assert all(shift(a, 1) == b for a, b in itertools.pairwise(months))
+    assert all(Month.parse_key(a).shift(1).key == b for a, b in itertools.pairwise(months))
 
 
 @given(st.integers(1, 10**7), st.data())

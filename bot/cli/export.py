@@ -13,10 +13,9 @@ from typing import Annotated
 import typer
 
 from bot.services import export
-from domain.calendar import reporting_period
 from domain.enums import Role
-from domain.normalize import ParseError, Period, parse_period
-from storage import stats
+from domain.normalize import ParseError, parse_period
+from domain.periods import Period, reporting_month
 from storage.db import utcnow
 from storage.identity import active_member
 from storage.models import AuditLog
@@ -38,7 +37,7 @@ def _fail(message: str) -> typer.Exit:
 
 def _period(text: str | None, today: date) -> Period:
     if not text:
-        return stats.month_period(reporting_period(today))
+        return reporting_month(today).period
     try:
         return parse_period(text, today=today)
     except ParseError as error:

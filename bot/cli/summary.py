@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from bot.services import summary as work_summary
-from domain.normalize import ParseError, Period, parse_period
+from domain.normalize import ParseError, parse_period
+from domain.periods import Period
 from storage import figures
 from storage.db import utcnow
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from bot.dialog.expressions import Expression
 from domain import normalize as n
+from domain.periods import Month
 
 Json = Any
 
@@ -86,8 +87,7 @@ def parse_answer(field: Field, text: str, now: datetime) -> Json:
             parse_day = n.parse_expiry_date if field.future else n.parse_date
             return parse_day(text, today=today).isoformat()
         case FieldType.MONTH:
-            year, month = n.parse_month(text, today=today)
-            return f"{year:04d}-{month:02d}"
+            return n.parse_month(text, today=today).key
         case FieldType.DATETIME:
             return n.parse_datetime(text, now=now).replace(tzinfo=None).isoformat(timespec="minutes")
         case FieldType.TEXT:
@@ -153,8 +153,7 @@ def display(field: Field, raw: Json) -> str:
         case FieldType.MULTI_CHOICE:
             return "、".join(raw) if raw else "无"
         case FieldType.MONTH:
-            year, month = raw.split("-")
-            return f"{int(year)}年{int(month)}月"
+            return Month.parse_key(raw).label
         case FieldType.DATE:
             day = date.fromisoformat(raw)
             return f"{day.year}年{day.month}月{day.day}日"

@@ -19,7 +19,7 @@ from bot.services.export import labels, window
 from bot.services.notify import in_service_window, notify
 from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
-from domain.calendar import due_on, reporting_period, shift
+from domain.periods import Month, due_on, reporting_month
 from storage import identity, outbox, stats
 from storage.models import Member, OutboxMessage
 
@@ -53,11 +53,12 @@ def _recipients(session: Session, key_prefix: str) -> list[str]:
 
 def compose(session: Session, settings: Settings, period: str, now: datetime) -> dict[str, object]:
     """Every figure of the digest, computed once for all recipients."""
-    month = stats.month_period(period)
+    month = Month.parse_key(period).period
     start_at, end_at = window(month, settings.zone)
     cover = stats.coverage(session, [period])
     totals = stats.report_totals(session, period, period)
-    before = stats.report_totals(session, shift(period, -1), shift(period, -1))
+    previous_month = Month.parse_key(period).shift(-1).key
+    before = stats.report_totals(session, previous_month, previous_month)
     values = {**totals.flows, **totals.stocks}
     previous = {**before.flows, **before.stocks}
     warnings = stats.warning_summary(session, start_at, end_at)
@@ -77,8 +78,8 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
         "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
         "overdue_total": stats.missing_count(session, [period]),
         "overdue": stats.missing_reports(session, [period], OVERDUE_SHOWN),
-        "next_period": stats.month_period(shift(period, 1)),
-        "next_due": due_on(shift(period, 1), settings),
+        "next_period": Month.parse_key(period).shift(1).period,
+        "next_due": due_on(Month.parse_key(period).shift(1), settings),
         "labels": labels(),
     }
 
@@ -86,9 +87,10 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
 def send_monthly_digest(session: Session, settings: Settings, now: datetime) -> int:
     """Queue the digest of the current reporting period for every staff member still without it; how many."""
     today = now.astimezone(settings.zone).date()
-    period = reporting_period(today)
-    if today <= due_on(period, settings):
+    month = reporting_month(today)
+    if today <= due_on(month, settings):
         return 0
+    period = month.key
     key_prefix = f"digest:{period}:"
     recipients = _recipients(session, key_prefix)
     if not recipients:

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, func, true
 from sqlmodel import Session, col, select
 
 from bot.services import render
-from domain.normalize import Period
+from domain.periods import Period
 from storage import crypto
 from storage.models import DisputeWarning, Enterprise, HardshipApplication, MonthlyReport
 from storage.stats import months_between

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.services.notify import SERVICE_WINDOW
 from config.reminders import Delay, RemindersConfig
 from config.settings import Settings
-from domain.calendar import due_on, label, opens_on, reporting_period, shift
+from domain.periods import Month, due_on, opens_on, reporting_month
 from storage.reminders import OpenWarning, Recipient, UnreportedChair
 
 OVERDUE_LIST_BYTES = 1200  # the names in a staff overdue list; the rest of the message fits in WeChat's 2,000 bytes
@@ -70,8 +70,9 @@ class ReportStep:
         return f"remind:{self.period}:{self.tag}:"
 
 
-def _step(period: str, today: date, calendar: Calendar) -> ReportStep | None:
-    opens, due = opens_on(period, calendar.settings), due_on(period, calendar.settings)
+def _step(month: Month, today: date, calendar: Calendar) -> ReportStep | None:
+    period = month.key
+    opens, due = opens_on(month, calendar.settings), due_on(month, calendar.settings)
     if today < opens:
         return None
     if today <= due:
@@ -85,9 +86,9 @@ def _step(period: str, today: date, calendar: Calendar) -> ReportStep | None:
 
 def report_steps(today: date, calendar: Calendar) -> list[ReportStep]:
     """The step of the period being collected and of the `overdue_periods` periods before it."""
-    current = reporting_period(today)
-    periods = (shift(current, -back) for back in range(calendar.config.report.overdue_periods + 1))
-    return [step for period in periods if (step := _step(period, today, calendar))]
+    current = reporting_month(today)
+    months = (current.shift(-back) for back in range(calendar.config.report.overdue_periods + 1))
+    return [step for month in months if (step := _step(month, today, calendar))]
 
 
 def overdue_list_steps(today: date, calendar: Calendar) -> list[ReportStep]:
@@ -158,7 +159,7 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
             continue
         context = {
             "enterprise": chair.enterprise,
-            "period": label(step.period),
+            "period": Month.parse_key(step.period).label,
             "due": step.due.isoformat(),
             "days_left": step.days_left,
         }
@@ -181,7 +182,7 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
             continue
         shown = _fit(names, OVERDUE_LIST_BYTES)
         context = {
-            "period": label(period),
+            "period": Month.parse_key(period).label,
             "due": steps[period].due.isoformat(),
             "total": len(names),
             "names": shown,

@@ -8,6 +8,8 @@ from typing import Any
 
 import jinja2
 
+from domain.periods import Month
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
@@ -23,12 +25,18 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["template_exists"] = exists
+    env.globals["month_label"] = month_label
     return env
 
 
 def render(name: str, **context: Any) -> str:
     """Render `templates/<name>` and strip the surrounding blank lines templates tend to leave."""
     return environment().get_template(name).render(**context).strip()
+
+
+def month_label(key: str) -> str:
+    """A stored report month (`2024-06`) as people read it (`2024年6月`)."""
+    return Month.parse_key(key).label
 
 
 def exists(name: str) -> bool:

@@ -17,7 +17,8 @@ from sqlmodel import Session
 
 from bot.services import render
 from config.settings import Settings
-from domain.normalize import Period, parse_decimal, parse_integer, parse_text
+from domain.normalize import parse_decimal, parse_integer, parse_text
+from domain.periods import Period
 from storage import figures as staff_figures
 from storage import summary_figures
 from storage.summary_figures import Value, Window, floor1, percent, wan

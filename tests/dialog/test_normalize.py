@@ -19,7 +19,6 @@ from bot.services.render import TEMPLATES_DIR, render
 from domain import normalize
 from domain.normalize import (
     ParseError,
-    Period,
     mask_id_number,
     parse_choice,
     parse_credit_code,
@@ -38,6 +37,7 @@ from domain.normalize import (
     parse_text,
     parse_yes_no,
 )
+from domain.periods import Period
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 15, 0)
