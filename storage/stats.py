@@ -2,6 +2,7 @@
 
 Functions take report months (`"YYYY-MM"`, inclusive range) or a UTC time window, so any summary can reuse
 them. Reports count only in their latest revision (`is_latest`), which `ix_report_latest` serves.
+One module on purpose (past 400 lines): the aggregates share their filters, so the same period counts the same.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Tests, the benchmark and the demo point the account at it instead of WeChat. It answers the way WeChat does
 (HTTP 200 with a JSON body carrying errcode/errmsg) and records every call, so they can show exactly what the
 account sent. The `/_fake/*` control endpoints let another process read the record and inject failures.
+One module on purpose (past 400 lines): it mirrors WeChat's API surface, call by call, in one place.
 
 Error codes answered (besides anything injected with `fail_next`):
 

@@ -3,6 +3,8 @@
 A step returns what to say as `Say(template, context)` values and, at the end, an action for the edge
 (`Submit` with the answers, or `Discard`). The state is plain JSON, saved by the edge after every answer,
 so a restart, a day's pause or a switch to another form loses nothing.
+
+One module on purpose (past 400 lines): the modes and their transitions are one state machine, read together.
 """
 
 from __future__ import annotations
