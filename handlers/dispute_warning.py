@@ -1,6 +1,6 @@
 """劳动争议预警: the form's computed level, the alert to staff on duty, and the case workflow by message.
 
-Staff move a case with `签收 W12`, `调处 W12`, `化解 W12 说明` and so on (`bot.warning_rules` decides what is
+Staff move a case with `签收 W12`, `调处 W12`, `化解 W12 说明` and so on (`domain.warning_rules` decides what is
 allowed); every move is recorded and the reporter is told. The alert carries no personal data: enterprise,
 level, category and headcount only.
 """

@@ -1,4 +1,4 @@
-"""`GET /files/<path>`: documents, exports and stored photos behind signed, expiring links (`bot.links`).
+"""`GET /files/<path>`: documents, exports and stored photos behind signed, expiring links (`bot.services.links`).
 
 Files under `UNIONBOT_FILES_DIR` ending in `.enc` are encrypted at rest and decrypted on the way out; who was
 given a link is audited where the link is issued.

@@ -1,7 +1,7 @@
 """WeChat's HTTP API as the outbox uses it; the one place that holds an access_token.
 
 wechatpy has no async client and no lock around token refresh, so we call the few endpoints we need with
-httpx and let `bot.tokens` own the token.
+httpx and let `bot.channel.tokens` own the token.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def compose(planned: Planned) -> tuple[str, dict[str, str]]:
 
 
 def outbox_row(planned: Planned, now: datetime) -> dict[str, Any]:
-    """What `bot.notify.notify` would queue, as a row for a bulk insert."""
+    """What `bot.services.notify.notify` would queue, as a row for a bulk insert."""
     text, facts = compose(planned)
     kind, payload = message(planned.notice, facts, text, in_window=planned.in_window)
     return outbox.row(key=planned.key, openid=planned.openid, kind=kind, payload=payload, now=now)
