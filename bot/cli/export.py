@@ -12,10 +12,11 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
 from bot.services import export
 from domain.calendar import reporting_period
 from domain.enums import Role
-from domain.normalize import ParseError, Period, parse_period
+from domain.normalize import Period
 from storage import stats
 from storage.db import utcnow
 from storage.identity import active_member
@@ -31,18 +32,11 @@ FormatOption = Annotated[export.ExportFormat, typer.Option("--format", help="xls
 OutputOption = Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="The file to write.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"unionbot: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _period(text: str | None, today: date) -> Period:
+    """Without `--period`, the month being reported now."""
     if not text:
         return stats.month_period(reporting_period(today))
-    try:
-        return parse_period(text, today=today)
-    except ParseError as error:
-        raise _fail(f"--period: cannot read {text!r} ({error.reason}); try 2024-06, 2024年上半年 or 今年") from None
+    return period_or_exit(text, today, "try 2024-06, 2024年上半年 or 今年")
 
 
 def run_export(
@@ -53,20 +47,18 @@ def run_export(
     unmask: bool = False,
     admin: str | None = None,
 ) -> None:
-    from bot.cli.main import database_or_exit, settings_or_exit
-
     settings = settings_or_exit()
     now = utcnow()
     period = _period(period_text, now.astimezone(settings.zone).date())
     if unmask and not admin:
-        raise _fail("--unmask needs --admin OPENID (an active administrator)")
+        raise fail("--unmask needs --admin OPENID (an active administrator)")
     db = database_or_exit(settings)
     try:
         with db.transaction() as session:
             if admin is not None:
                 member = active_member(session, admin)
                 if member is None or member.role != Role.ADMIN:
-                    raise _fail(f"--admin: {admin!r} is not an active administrator")
+                    raise fail(f"--admin: {admin!r} is not an active administrator")
             key = settings.data_key if unmask else None
             table = export.build(session, kind, period, settings.zone, data_key=key)
             output.write_bytes(export.encode(table, fmt))

@@ -10,11 +10,10 @@ from typing import Annotated
 import typer
 
 from bot.cli.admin import invite_app, org_app, staff_app
+from bot.cli.common import database_or_exit, fail, settings_or_exit
 from bot.cli.export import export_app
 from bot.cli.remind import remind_app
 from bot.cli.summary import figures_app, summary_app
-from config.settings import Settings, SettingsError, load_settings
-from storage.db import Database, DatabaseUnreachable
 from storage.migrate import SchemaBehind, new_revision, require_current, upgrade
 
 log = logging.getLogger("unionbot")
@@ -30,27 +29,6 @@ app.add_typer(export_app, name="export")
 app.add_typer(summary_app, name="summary")
 app.add_typer(figures_app, name="figures")
 app.add_typer(remind_app, name="remind")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"unionbot: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
-
-
-def database_or_exit(settings: Settings) -> Database:
-    db = Database(settings.database_url)
-    try:
-        db.check_reachable()
-    except DatabaseUnreachable as exc:
-        raise _fail(str(exc)) from None
-    return db
 
 
 def setup_logging() -> None:
@@ -77,7 +55,7 @@ def serve(
     try:
         require_current(db.engine)
     except SchemaBehind as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         db.dispose()
     setup_logging()
