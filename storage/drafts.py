@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -54,9 +54,27 @@ def delete_draft(session: Session, draft: Draft) -> None:
     session.flush()
 
 
-def expired_drafts(session: Session, now: datetime, limit: int = 500) -> list[Draft]:
-    query = select(Draft).where(col(Draft.expires_at) < now).order_by(col(Draft.expires_at)).limit(limit)
-    return list(session.exec(query).all())
+def sweep_expired(session: Session, now: datetime, limit: int) -> int:
+    """Delete up to `limit` drafts past their expiry, oldest first, in one statement; returns how many.
+
+    The swept users' conversation pointers at those forms are cleared too, as the form desk clears the pointer when
+    it drops an expired draft: a pointer then never names a form without a draft, and the user's next message is
+    taken as one outside any form rather than as an answer to a form that is gone.
+    """
+    oldest = select(Draft.id).where(col(Draft.expires_at) < now).order_by(col(Draft.expires_at)).limit(limit)
+    swept = delete(Draft).where(col(Draft.id).in_(oldest.scalar_subquery())).returning(col(Draft.openid))
+    owners = list(session.execute(swept, execution_options={"synchronize_session": False}).scalars())
+    if owners:
+        has_draft = (
+            select(Draft.id)
+            .where(Draft.openid == Conversation.openid, Draft.form_id == Conversation.active_form)
+            .exists()
+        )
+        dangling = update(Conversation).where(
+            col(Conversation.openid).in_(set(owners)), col(Conversation.active_form).is_not(None), ~has_draft
+        )
+        session.execute(dangling.values(active_form=None), execution_options={"synchronize_session": False})
+    return len(owners)
 
 
 def conversation(session: Session, openid: str, now: datetime) -> Conversation:

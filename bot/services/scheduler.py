@@ -1,4 +1,5 @@
-"""Scheduled work (reminders, escalations, the staff digest) in the service, run by exactly one leader process.
+"""Scheduled work (reminders, escalations, the staff digest, sweeping expired drafts) in the service, run by
+exactly one leader process.
 
 Every process of `unionbot serve` starts a scheduler; each tick it keeps or tries to take leadership and only the
 leader runs the jobs. On PostgreSQL the leader holds a session-level advisory lock on a dedicated connection: if
@@ -22,11 +23,13 @@ from bot.services import digest
 from bot.services.reminder_job import calendar_for, plan_and_queue
 from config.reminders import reminders_config
 from config.settings import Settings
+from storage import drafts
 from storage.db import Database, utcnow
 
 log = logging.getLogger("unionbot.scheduler")
 
 LEADER_KEY = "unionbot:scheduler-leader"
+SWEEP_BATCH = 500  # drafts deleted per statement and transaction, so no sweep holds the tables for long
 
 # APScheduler logs every run of every job at INFO: once a minute, forever. Our own log says what was queued.
 logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
@@ -94,6 +97,21 @@ def monthly_digest(db: Database, settings: Settings, now: datetime) -> int:
         return digest.send_monthly_digest(session, settings, now)
 
 
+def sweep_drafts(db: Database, now: datetime) -> int:
+    """Delete the drafts past their expiry (`UNIONBOT_DRAFT_TTL_DAYS` after their last save): each holds personal
+    data, sealed or not, already submitted or abandoned. Returns how many it deleted."""
+    removed = 0
+    while True:
+        with db.transaction() as session:
+            swept = drafts.sweep_expired(session, now, SWEEP_BATCH)
+        removed += swept
+        if swept < SWEEP_BATCH:
+            break
+    if removed:
+        log.info("scheduler: removed %d expired drafts", removed)
+    return removed
+
+
 class Scheduler:
     """A BackgroundScheduler ticking every `scheduler_interval_seconds`; the first tick runs at start (catch-up)."""
 
@@ -107,7 +125,8 @@ class Scheduler:
         self._background = BackgroundScheduler(timezone=UTC)
 
     def tick(self) -> int:
-        """One round: if this process leads, run every job for now; returns the messages queued."""
+        """One round: if this process leads, run every job for now and sweep the expired drafts; returns the
+        messages queued (the sweep queues none)."""
         if not self.leader.hold():
             return 0
         now = self._clock()
@@ -119,6 +138,10 @@ class Scheduler:
                 log.exception("scheduler: job %s failed", getattr(job, "__name__", job))
         if total:
             log.info("scheduler: queued %d messages", total)
+        try:
+            sweep_drafts(self._db, now)
+        except Exception:
+            log.exception("scheduler: sweeping expired drafts failed")
         return total
 
     def start(self) -> None:
