@@ -32,6 +32,7 @@ from bot.channel.wechat import (
     verify_signature,
 )
 from bot.channel.wechat_api import WechatApi
+from bot.dialog import desk
 from bot.routing.dispatch import Dispatcher
 from bot.routing.routes import build_dispatcher
 from bot.services.scheduler import Scheduler
@@ -114,7 +115,7 @@ def create_app(
         worker = asyncio.create_task(_deliver_outbox(services)) if services.settings.outbox_run_in_service else None
         scheduler = None
         if services.settings.scheduler_run_in_service:
-            scheduler = Scheduler(services.db, services.settings, clock)
+            scheduler = Scheduler(services.db, services.settings, clock, chores=[desk.sweep_expired])
             scheduler.start()
         try:
             yield

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -54,9 +55,27 @@ def delete_draft(session: Session, draft: Draft) -> None:
     session.flush()
 
 
-def expired_drafts(session: Session, now: datetime, limit: int = 500) -> list[Draft]:
+def expired(session: Session, now: datetime, limit: int) -> list[Draft]:
+    """Up to `limit` drafts past their expiry, oldest first."""
     query = select(Draft).where(col(Draft.expires_at) < now).order_by(col(Draft.expires_at)).limit(limit)
     return list(session.exec(query).all())
+
+
+def delete_many(session: Session, ids: Sequence[int]) -> None:
+    """One statement, however many."""
+    if ids:
+        session.execute(delete(Draft).where(col(Draft.id).in_(ids)), execution_options={"synchronize_session": False})
+
+
+def leave_forms(session: Session, pointers: Sequence[tuple[str, str]]) -> None:
+    """Point these users (openid, form id) at no form, where they still point at that one."""
+    for openid, form_id in pointers:
+        session.execute(
+            update(Conversation)
+            .where(col(Conversation.openid) == openid, col(Conversation.active_form) == form_id)
+            .values(active_form=None),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def conversation(session: Session, openid: str, now: datetime) -> Conversation:

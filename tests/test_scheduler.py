@@ -1,23 +1,29 @@
-"""One scheduler leader among the service processes, and every reminder queued once whoever runs the planner."""
+"""One scheduler leader among the service processes, every reminder queued once whoever runs the planner, and
+expired drafts swept."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text, update
 from sqlmodel import func, select
 
+from bot.dialog import desk
+from bot.dialog.desk import sweep_expired
+from bot.dialog.engine import Mode
 from bot.services.reminder_job import plan_and_queue
 from bot.services.scheduler import LEADER_KEY, Scheduler
 from config.settings import Settings
+from storage import drafts
 from storage.db import Database
-from storage.models import Enterprise, OutboxMessage
+from storage.models import Conversation, Draft, Enterprise, OutboxMessage
 from tests.conftest import enroll, make_settings
-from tests.harness import running_service
+from tests.harness import Chat, Clock, running_service
 
 
 def at_local(day: int, hour: int, minute: int) -> datetime:
@@ -152,3 +158,84 @@ def test_the_leader_also_sends_the_staff_digest_after_quiet_hours(chairs: Databa
     assert [key for key in keys if key.startswith("remind:2026-11:overdue-1:")] == [
         f"remind:2026-11:overdue-1:{openid}" for openid in CHAIRS
     ]
+
+
+def start_draft(db: Database, openid: str, form_id: str, saved_at: datetime, mode: Mode = Mode.FILL) -> None:
+    """A draft last saved at `saved_at` (it expires 7 days later), with the user's pointer at its form."""
+    with db.transaction() as session:
+        state = {"answers": {"worker_name": "张三"}, "mode": mode}
+        drafts.save_draft(
+            session, None, openid=openid, form_id=form_id, state=state, now=saved_at, ttl=timedelta(days=7)
+        )
+        drafts.conversation(session, openid, saved_at).active_form = form_id
+
+
+def left(db: Database) -> tuple[list[tuple[str, str]], dict[str, str | None]]:
+    """The drafts still stored, and every user's pointer."""
+    with db.transaction() as session:
+        kept = sorted((draft.openid, draft.form_id) for draft in session.exec(select(Draft)))
+        return kept, {row.openid: row.active_form for row in session.exec(select(Conversation))}
+
+
+def sweep_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if "expired drafts" in record.getMessage()]
+
+
+def test_the_leader_sweeps_expired_drafts_and_keeps_fresh_ones(
+    db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    start_draft(db, "chair-old", "hardship", OPENING - timedelta(days=7, minutes=1))
+    start_draft(db, "chair-new", "hardship", OPENING - timedelta(days=6, hours=23))
+    ticking = Scheduler(Database(settings.database_url), settings, clock=lambda: OPENING, chores=[sweep_expired])
+    try:
+        with caplog.at_level(logging.INFO, logger="unionbot.drafts"):
+            assert ticking.tick() == 0  # sweeping queues no message
+            ticking.tick()
+    finally:
+        ticking.shutdown()
+    # chair-old's pointer stays at the form, so their next message is told the draft expired.
+    assert left(db) == ([("chair-new", "hardship")], {"chair-old": "hardship", "chair-new": "hardship"})
+    assert sweep_lines(caplog) == ["drafts: removed 1 expired drafts"]
+
+
+def test_the_sweep_deletes_in_batches_and_keeps_a_pointer_at_a_live_draft(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(desk, "SWEEP_BATCH", 2)
+    for number in range(5):
+        start_draft(db, f"chair-{number}", "demo", OPENING - timedelta(days=8 + number))
+    start_draft(db, "chair-0", "hardship", OPENING - timedelta(days=1))  # chair-0 moved on to another form
+    with caplog.at_level(logging.INFO, logger="unionbot.drafts"):
+        assert sweep_expired(db, settings, OPENING) == 5
+        assert sweep_expired(db, settings, OPENING) == 0
+    pointers = {f"chair-{number}": "demo" for number in range(1, 5)}
+    assert left(db) == ([("chair-0", "hardship")], {"chair-0": "hardship", **pointers})
+    assert sweep_lines(caplog) == ["drafts: removed 5 expired drafts"]
+
+
+def test_a_user_whose_draft_was_swept_is_told_it_expired_then_answered_outside_any_form(
+    db: Database, settings: Settings, clock: Clock
+) -> None:
+    enroll(db, "chair-1")
+    with running_service(settings, clock=clock) as svc:
+        chat = Chat(svc.wechat, "chair-1")
+        chat.dialogue([("演示", "职工人数"), ("88", "会员人数")])
+        clock.now += timedelta(days=8)
+        assert sweep_expired(db, settings, clock.now) == 1
+        reply = chat.say("80")
+        assert "草稿超过 7 天未填写，已自动作废" in reply and "月报" in reply
+        again = chat.say("80")
+        assert "作废" not in again and "月报" in again
+        assert "第1项" in chat.say("演示")
+
+
+def test_a_submitted_draft_that_is_swept_leaves_the_user_outside_any_form(
+    db: Database, settings: Settings, clock: Clock
+) -> None:
+    enroll(db, "chair-1")
+    start_draft(db, "chair-1", "demo", clock.now - timedelta(days=8), mode=Mode.DONE)
+    assert sweep_expired(db, settings, clock.now) == 1
+    assert left(db) == ([], {"chair-1": None})
+    with running_service(settings, clock=clock) as svc:
+        reply = Chat(svc.wechat, "chair-1").say("80")
+    assert "作废" not in reply and "月报" in reply

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import database_or_exit, fail, settings_or_exit
 from domain.enums import Role
 from storage import identity, roster
-from storage.db import Database, utcnow
+from storage.db import utcnow
 
 org_app = typer.Typer(help="The enterprise roster.")
 invite_app = typer.Typer(help="One-time binding codes for chairs and warners.")
@@ -22,23 +23,11 @@ class InviteRole(StrEnum):
     warner = "warner"
 
 
-def _database() -> Database:
-    """Imported late: `bot.cli` registers these commands, so importing it at module level would be circular."""
-    from bot.cli.main import database_or_exit, settings_or_exit
-
-    return database_or_exit(settings_or_exit())
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"unionbot: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _credit_code_or_exit(text: str) -> str:
     try:
         return roster.validate_credit_code(text)
     except roster.RowError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @org_app.command("import")
@@ -50,12 +39,12 @@ def org_import(
     Headers: 企业名称, 统一社会信用代码, 职工人数, 所属社区, 是否建会 (是/否),
     or name, credit_code, employees, community, has_union. Empty cells keep the stored value.
     """
-    db = _database()
+    db = database_or_exit(settings_or_exit())
     try:
         with db.transaction() as session:
             report = roster.import_file(session, path, utcnow())
     except roster.RosterError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         db.dispose()
     if report.ignored_columns:
@@ -90,8 +79,8 @@ def org_add(
             }
         )
     except roster.RowError as exc:
-        raise _fail(str(exc)) from None
-    db = _database()
+        raise fail(str(exc)) from None
+    db = database_or_exit(settings_or_exit())
     try:
         with db.transaction() as session:
             change = roster.upsert_enterprise(session, row, utcnow())
@@ -110,12 +99,12 @@ def invite_create(
 ) -> None:
     """Print a one-time code; the user sends `绑定 CODE` to the account to bind."""
     credit_code = _credit_code_or_exit(enterprise)
-    db = _database()
+    db = database_or_exit(settings_or_exit())
     try:
         with db.transaction() as session:
             found = roster.enterprise_by_credit_code(session, credit_code)
             if found is None:
-                raise _fail(f"no enterprise with credit code {credit_code}; add it with `unionbot org add` first")
+                raise fail(f"no enterprise with credit code {credit_code}; add it with `unionbot org add` first")
             invite = identity.create_invite(
                 session, role=Role(role.value), enterprise=found, created_by="cli", now=utcnow(), days=days
             )
@@ -135,8 +124,8 @@ def staff_add(
 ) -> None:
     """Make a WeChat user federation staff (replaces any binding they had)."""
     if not openid.strip() or not name.strip():
-        raise _fail("openid and --name must not be empty")
-    db = _database()
+        raise fail("openid and --name must not be empty")
+    db = database_or_exit(settings_or_exit())
     try:
         with db.transaction() as session:
             member = identity.add_staff(session, openid.strip(), name=name.strip(), admin=admin, now=utcnow())

@@ -6,16 +6,15 @@ Every export is written to the audit log. Full ID numbers need `--unmask` and an
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
 from bot.services import export
 from domain.enums import Role
-from domain.normalize import ParseError, parse_period
-from domain.periods import Period, reporting_month
+from domain.periods import reporting_month
 from storage.db import utcnow
 from storage.identity import active_member
 from storage.models import AuditLog
@@ -30,20 +29,6 @@ FormatOption = Annotated[export.ExportFormat, typer.Option("--format", help="xls
 OutputOption = Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="The file to write.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"unionbot: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _period(text: str | None, today: date) -> Period:
-    if not text:
-        return reporting_month(today).period
-    try:
-        return parse_period(text, today=today)
-    except ParseError as error:
-        raise _fail(f"--period: cannot read {text!r} ({error.reason}); try 2024-06, 2024年上半年 or 今年") from None
-
-
 def run_export(
     kind: export.ExportKind,
     period_text: str | None,
@@ -52,20 +37,21 @@ def run_export(
     unmask: bool = False,
     admin: str | None = None,
 ) -> None:
-    from bot.cli.main import database_or_exit, settings_or_exit
-
     settings = settings_or_exit()
     now = utcnow()
-    period = _period(period_text, now.astimezone(settings.zone).date())
+    today = now.astimezone(settings.zone).date()
+    period = period_or_exit(
+        period_text or "", today, "try 2024-06, 2024年上半年 or 今年", reporting_month(today).period
+    )
     if unmask and not admin:
-        raise _fail("--unmask needs --admin OPENID (an active administrator)")
+        raise fail("--unmask needs --admin OPENID (an active administrator)")
     db = database_or_exit(settings)
     try:
         with db.transaction() as session:
             if admin is not None:
                 member = active_member(session, admin)
                 if member is None or member.role != Role.ADMIN:
-                    raise _fail(f"--admin: {admin!r} is not an active administrator")
+                    raise fail(f"--admin: {admin!r} is not an active administrator")
             key = settings.data_key if unmask else None
             table = export.build(session, kind, period, settings.zone, data_key=key)
             output.write_bytes(export.encode(table, fmt))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import database_or_exit, fail, settings_or_exit
 from bot.services.reminder_job import calendar_for, plan_and_queue, preview
 from config.settings import Settings
 from storage.db import utcnow
@@ -22,8 +23,7 @@ def _moment(at: str | None, settings: Settings) -> datetime:
     try:
         return datetime.strptime(at, AT_FORMAT).replace(tzinfo=settings.zone)
     except ValueError:
-        typer.echo(f'unionbot: --at: expected local time like "2026-12-07 09:00", got {at!r}', err=True)
-        raise typer.Exit(code=2) from None
+        raise fail(f'--at: expected local time like "2026-12-07 09:00", got {at!r}') from None
 
 
 @remind_app.callback(invoke_without_command=True)
@@ -32,8 +32,6 @@ def remind(
     at: Annotated[str | None, typer.Option(help='Plan for this local time instead of now: "YYYY-MM-DD HH:MM".')] = None,
 ) -> None:
     """Queue the reminders and escalations due now (the service's scheduler does this every minute)."""
-    from bot.cli.main import database_or_exit, settings_or_exit
-
     settings = settings_or_exit()
     now = _moment(at, settings)
     db = database_or_exit(settings)

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
 from bot.services import summary as work_summary
-from domain.normalize import ParseError, parse_period
+from config.settings import Settings
+from domain.normalize import ParseError
 from domain.periods import Period
 from storage import figures
 from storage.db import utcnow
@@ -23,19 +25,9 @@ class Format(StrEnum):
     docx = "docx"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"unionbot: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _period(text: str) -> Period:
-    from bot.cli.main import settings_or_exit
-
-    today = utcnow().astimezone(settings_or_exit().zone).date()
-    try:
-        return parse_period(text, today=today)
-    except ParseError as error:
-        raise _fail(f"--period: cannot read {text!r} ({error.reason}); e.g. 2024H1, 2024-06, 2024Q2, 2024") from None
+def _period(text: str, settings: Settings) -> Period:
+    today = utcnow().astimezone(settings.zone).date()
+    return period_or_exit(text, today, "e.g. 2024H1, 2024-06, 2024Q2, 2024")
 
 
 @summary_app.callback(invoke_without_command=True)
@@ -45,10 +37,8 @@ def summary(
     fmt: Annotated[Format, typer.Option("--format", help="md or docx.")] = Format.docx,
 ) -> None:
     """Write the work summary of PERIOD with every figure filled from the data or marked as to be filled."""
-    from bot.cli.main import database_or_exit, settings_or_exit
-
     settings = settings_or_exit()
-    chosen = _period(period)
+    chosen = _period(period, settings)
     db = database_or_exit(settings)
     try:
         with db.transaction() as session:
@@ -72,20 +62,19 @@ def figures_set(
     by: Annotated[str, typer.Option(help="Who entered it (kept with the figure).")] = "cli",
 ) -> None:
     """Record a staff figure for a period (replaces the previous value)."""
-    from bot.cli.main import database_or_exit, settings_or_exit
-
     found = work_summary.staff_spec(key)
     if found is None:
         known = ", ".join(work_summary.summary_config().staff_figures)
-        raise _fail(f"unknown figure {key!r}; known: {known}")
+        raise fail(f"unknown figure {key!r}; known: {known}")
     name, spec = found
-    chosen = _period(period)
+    settings = settings_or_exit()
+    chosen = _period(period, settings)
     try:
         stored = work_summary.parse_staff_value(spec, value)
     except ParseError as error:
-        raise _fail(f"{name}: cannot read {value!r} ({error.reason})") from None
+        raise fail(f"{name}: cannot read {value!r} ({error.reason})") from None
     code = figures.period_code(chosen.start, chosen.end)
-    db = database_or_exit(settings_or_exit())
+    db = database_or_exit(settings)
     try:
         with db.transaction() as session:
             changed = figures.set_figure(session, name, code, stored, spec.unit, by, utcnow())
@@ -100,11 +89,10 @@ def figures_list(
     missing: Annotated[bool, typer.Option(help="With --period: also list the figures not entered yet.")] = False,
 ) -> None:
     """The staff figures entered, one per line: period, key, value, who and when."""
-    from bot.cli.main import database_or_exit, settings_or_exit
-
-    chosen = _period(period) if period else None
+    settings = settings_or_exit()
+    chosen = _period(period, settings) if period else None
     code = figures.period_code(chosen.start, chosen.end) if chosen else None
-    db = database_or_exit(settings_or_exit())
+    db = database_or_exit(settings)
     try:
         with db.transaction() as session:
             rows = figures.list_figures(session, code)

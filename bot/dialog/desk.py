@@ -7,6 +7,7 @@ Forms are data (`config/forms/*.yaml`); a capability that needs more than the ge
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from config.settings import Settings
 from domain.commands import Command, command_text, split_command
 from domain.messages import Incoming, Kind
 from storage import drafts
+from storage.db import Database
 from storage.models import Conversation, Draft, Member, Submission
 
 
@@ -48,6 +50,8 @@ class Turn(Protocol):
 
 
 C = TypeVar("C", bound=Turn)
+log = logging.getLogger("unionbot.drafts")
+SWEEP_BATCH = 500  # drafts deleted per transaction, so no sweep holds the table for long
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,8 @@ class FormDesk(Generic[C]):
         form = routed.form
         notices: list[Say] = []
         draft = self._live_draft(ctx, form, routed.draft, notices)
+        if routed.draft is None:  # the pointer names a form whose draft expired and was swept (`sweep_expired`)
+            notices.append(_expired(ctx, form))
         if draft is None:
             pointer.active_form = None
             return self._render(ctx, [*notices, Say("help.j2", {"role": ctx.member.role if ctx.member else ""})])
@@ -155,7 +161,7 @@ class FormDesk(Generic[C]):
         """The user's draft of `form`, unless it expired (then it is dropped with a notice)."""
         if draft is not None and draft.expires_at < ctx.now:
             drafts.delete_draft(ctx.session, draft)
-            notices.append(Say("forms/_expired.j2", {"title": form.title, "days": ctx.settings.draft_ttl_days}))
+            notices.append(_expired(ctx, form))
             return None
         return draft
 
@@ -210,6 +216,10 @@ class FormDesk(Generic[C]):
         return _render(ctx, says)
 
 
+def _expired(ctx: Turn, form: Form) -> Say:
+    return Say("forms/_expired.j2", {"title": form.title, "days": ctx.settings.draft_ttl_days})
+
+
 def _opened(ctx: Turn, form: Form, draft: Draft) -> State:
     """The draft as the engine sees it: sensitive answers are stored sealed (`bot.dialog.sealed`)."""
     return State.from_json(sealed.open_state(form, draft.state, ctx.settings.data_key))
@@ -261,3 +271,22 @@ def reopen(ctx: Turn, form: Form, answers: dict[str, Any], context: dict[str, An
     _save(ctx, form, None, step.state)
     drafts.conversation(ctx.session, ctx.openid, ctx.now).active_form = form.id
     return _render(ctx, [intro, *step.says])
+
+
+def sweep_expired(db: Database, _settings: Settings, now: datetime) -> int:
+    """Delete the drafts past their expiry (`UNIONBOT_DRAFT_TTL_DAYS` after their last save): each holds personal
+    data, sealed or not. A user whose unfinished draft went keeps their pointer at the form, so their next message
+    is told the draft expired; one who had submitted it is simply outside any form again. Returns how many."""
+    removed = 0
+    while True:
+        with db.transaction() as session:
+            batch = drafts.expired(session, now, SWEEP_BATCH)
+            drafts.delete_many(session, [draft.id for draft in batch if draft.id is not None])
+            submitted = [(draft.openid, draft.form_id) for draft in batch if draft.state.get("mode") == Mode.DONE]
+            drafts.leave_forms(session, submitted)
+        removed += len(batch)
+        if len(batch) < SWEEP_BATCH:
+            break
+    if removed:
+        log.info("drafts: removed %d expired drafts", removed)
+    return removed

@@ -1,4 +1,5 @@
-"""Scheduled work (reminders, escalations, the staff digest) in the service, run by exactly one leader process.
+"""Scheduled work (reminders, escalations, the staff digest, and the chores the app wires in) in the service, run by
+exactly one leader process.
 
 Every process of `unionbot serve` starts a scheduler; each tick it keeps or tries to take leadership and only the
 leader runs the jobs. On PostgreSQL the leader holds a session-level advisory lock on a dedicated connection: if
@@ -10,7 +11,7 @@ brief overlap during a takeover cannot send anything twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
@@ -25,6 +26,7 @@ from config.settings import Settings
 from storage.db import Database, utcnow
 
 log = logging.getLogger("unionbot.scheduler")
+Job = Callable[[Database, Settings, datetime], int]
 
 LEADER_KEY = "unionbot:scheduler-leader"
 
@@ -97,17 +99,25 @@ def monthly_digest(db: Database, settings: Settings, now: datetime) -> int:
 class Scheduler:
     """A BackgroundScheduler ticking every `scheduler_interval_seconds`; the first tick runs at start (catch-up)."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        chores: Sequence[Job] = (),
+    ) -> None:
         self._db = db
         self._settings = settings
         self._clock = clock
         self.leader = LeaderLock(db)
         reminders_config()  # a broken config/reminders.yaml stops start-up here, not at the first tick
-        self._jobs: list[Callable[[Database, Settings, datetime], int]] = [plan_and_queue, monthly_digest]
+        self._jobs: list[Job] = [plan_and_queue, monthly_digest]
+        self._chores = list(chores)
         self._background = BackgroundScheduler(timezone=UTC)
 
     def tick(self) -> int:
-        """One round: if this process leads, run every job for now; returns the messages queued."""
+        """One round: if this process leads, run every job for now, then the chores (housekeeping the app wires in,
+        such as sweeping expired drafts, which say what they did themselves); returns the messages queued."""
         if not self.leader.hold():
             return 0
         now = self._clock()
@@ -119,6 +129,11 @@ class Scheduler:
                 log.exception("scheduler: job %s failed", getattr(job, "__name__", job))
         if total:
             log.info("scheduler: queued %d messages", total)
+        for chore in self._chores:
+            try:
+                chore(self._db, self._settings, now)
+            except Exception:
+                log.exception("scheduler: chore %s failed", getattr(chore, "__name__", chore))
         return total
 
     def start(self) -> None:
