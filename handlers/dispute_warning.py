@@ -187,12 +187,12 @@ def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
         days=MEDIATION_DAYS,
         events=history,
         staff=staff,
-        possible=[verb.value for verb in possible(WarningState(warning.state))],
+        possible=[verb.value for verb in possible(warning.state)],
     )
 
 
 def _move(ctx: Context, warning: DisputeWarning, member: Member, command: Command) -> str:
-    before = WarningState(warning.state)
+    before = warning.state
     try:
         after = move(command.verb, before, command.rest)
     except NotAllowed as refusal:

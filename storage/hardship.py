@@ -169,13 +169,13 @@ def duplicates(session: Session, row: HardshipApplication, window_days: int, now
 def check(row: HardshipApplication, action: Action) -> HardshipState:
     """The state `action` leads to, or `InvalidTransition`."""
     allowed, target = TRANSITIONS[action]
-    if HardshipState(row.state) not in allowed:
-        raise InvalidTransition(HardshipState(row.state), action)
+    if row.state not in allowed:
+        raise InvalidTransition(row.state, action)
     return target
 
 
 def move(session: Session, row: HardshipApplication, to: HardshipState, actor: str, note: str, now: datetime) -> None:
-    before = HardshipState(row.state)
+    before = row.state
     row.state, row.updated_at = to, now
     session.add(row)
     record_event(session, row, before, to, actor, note, now)

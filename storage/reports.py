@@ -145,16 +145,17 @@ def decide_exemption(
     session: Session, exemption: DuesExemption, *, approve: bool, actor: str, note: str, now: datetime
 ) -> CaseEvent:
     """Record the staff decision and its case event together."""
+    decided = RequestState.APPROVED if approve else RequestState.REJECTED
     event = CaseEvent(
         case_kind="exemption",
         case_id=exemption.id or 0,
         from_state=exemption.state,
-        to_state=RequestState.APPROVED if approve else RequestState.REJECTED,
+        to_state=decided,
         actor=actor,
         note=note,
         at=now,
     )
-    exemption.state = event.to_state
+    exemption.state = decided
     exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, now, note or None
     session.add(exemption)
     session.add(event)
