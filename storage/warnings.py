@@ -1,6 +1,6 @@
 """Warning cases in the database: the row made from a submitted form, its moves and level changes, who is alerted.
 
-Every change writes a `CaseEvent` (case_kind "warning") in the same transaction, so the history and the row
+Every change writes a `CaseEvent` (case_kind `WARNING.kind`) in the same transaction, so the history and the row
 never disagree.
 """
 
@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 
 from config.warning_levels import Assessment, Facts
 from domain.enums import WarningLevel, WarningState
+from domain.workflows import Move
+from domain.workflows.warning import WARNING, Action
 from storage.models import CaseEvent, DisputeWarning, Enterprise, Submission
-
-CASE_KIND = "warning"
 
 
 def facts(answers: dict[str, Any]) -> Facts:
@@ -86,7 +86,13 @@ def _event(
 ) -> CaseEvent:
     assert warning.id is not None
     event = CaseEvent(
-        case_kind=CASE_KIND, case_id=warning.id, from_state=from_state, to_state=to_state, actor=actor, note=note, at=at
+        case_kind=WARNING.kind,
+        case_id=warning.id,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        note=note,
+        at=at,
     )
     session.add(event)
     session.flush()
@@ -105,25 +111,17 @@ def enterprise_name(session: Session, warning: DisputeWarning) -> str:
 
 
 def apply_move(
-    session: Session,
-    warning: DisputeWarning,
-    after: WarningState,
-    *,
-    stamp: str | None,
-    clears: tuple[str, ...],
-    actor: str,
-    note: str,
-    now: datetime,
+    session: Session, warning: DisputeWarning, move: Move[WarningState, Action], *, actor: str, note: str, now: datetime
 ) -> CaseEvent:
-    """Put the case in `after` (the state machine decided it may), set or clear its timestamps, record it."""
+    """Make the move (the workflow decided it may), set or clear the case's timestamps, record it."""
     before = warning.state
-    if stamp is not None:
-        setattr(warning, stamp, now)
-    for name in clears:
+    if move.stamp is not None:
+        setattr(warning, move.stamp, now)
+    for name in move.clears:
         setattr(warning, name, None)
-    warning.state = after
+    warning.state = move.target
     session.add(warning)
-    return _event(session, warning, before, after, actor, note, now)
+    return _event(session, warning, before, move.target, actor, note, now)
 
 
 def change_level(
@@ -136,5 +134,5 @@ def change_level(
 
 
 def events(session: Session, warning: DisputeWarning) -> Sequence[CaseEvent]:
-    query = select(CaseEvent).where(CaseEvent.case_kind == CASE_KIND, CaseEvent.case_id == warning.id)
+    query = select(CaseEvent).where(CaseEvent.case_kind == WARNING.kind, CaseEvent.case_id == warning.id)
     return session.exec(query.order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
