@@ -11,52 +11,15 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from domain.enums import HardshipState
 from domain.normalize import mask_id_number
+from domain.workflows.hardship import HARDSHIP, Action
 from storage import crypto
 from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication
-
-CASE_KIND = "hardship"
-
-
-class Action(StrEnum):
-    """What staff do to a case, named as they type it."""
-
-    RETURN = "退回"
-    REJECT = "不予受理"
-    VISIT = "入户"
-    NOTICE = "公示"
-    APPROVE = "通过"
-    PAY = "发放"
-    REVIEW = "复核"
-    EXIT = "退出"
-
-
-S = HardshipState
-TRANSITIONS: dict[Action, tuple[frozenset[HardshipState], HardshipState]] = {
-    Action.RETURN: (frozenset({S.SUBMITTED, S.VISITED}), S.RETURNED),
-    Action.REJECT: (frozenset({S.SUBMITTED, S.RETURNED, S.VISITED, S.NOTICE}), S.REJECTED),
-    Action.VISIT: (frozenset({S.SUBMITTED}), S.VISITED),
-    Action.NOTICE: (frozenset({S.VISITED}), S.NOTICE),
-    Action.APPROVE: (frozenset({S.NOTICE}), S.APPROVED),
-    Action.PAY: (frozenset({S.APPROVED, S.REVIEW}), S.PAID),
-    Action.REVIEW: (frozenset({S.PAID}), S.REVIEW),
-    Action.EXIT: (frozenset({S.APPROVED, S.PAID, S.REVIEW}), S.EXITED),
-}
-# While the filing chair may still change the application; afterwards it belongs to the federation's file.
-AMENDABLE = frozenset({S.RETURNED})
-
-
-class InvalidTransition(Exception):
-    def __init__(self, state: HardshipState, action: Action) -> None:
-        super().__init__(f"{action} is not possible in state {state}")
-        self.state = state
-        self.action = action
 
 
 @dataclass(frozen=True)
@@ -139,12 +102,12 @@ def refile(
     consent_version: str,
     now: datetime,
 ) -> None:
-    """The chair corrected a returned application: the same row is updated and goes back to review."""
+    """The chair corrected a returned application (`Action.RESUBMIT`): the same row is updated and goes back."""
     for name, value in columns(answers, key).items():
         setattr(row, name, value)
     row.submission_id = submission_id
     row.consent_version, row.consent_at = consent_version, now
-    move(session, row, HardshipState.SUBMITTED, row.chair, "resubmitted", now)
+    move(session, row, HARDSHIP.move(Action.RESUBMIT).target, row.chair, "resubmitted", now)
 
 
 def by_receipt(session: Session, receipt: str) -> HardshipApplication | None:
@@ -166,14 +129,6 @@ def duplicates(session: Session, row: HardshipApplication, window_days: int, now
     return list(session.exec(query).all())
 
 
-def check(row: HardshipApplication, action: Action) -> HardshipState:
-    """The state `action` leads to, or `InvalidTransition`."""
-    allowed, target = TRANSITIONS[action]
-    if row.state not in allowed:
-        raise InvalidTransition(row.state, action)
-    return target
-
-
 def move(session: Session, row: HardshipApplication, to: HardshipState, actor: str, note: str, now: datetime) -> None:
     before = row.state
     row.state, row.updated_at = to, now
@@ -192,7 +147,9 @@ def record_event(
 ) -> None:
     assert row.id is not None
     session.add(
-        CaseEvent(case_kind=CASE_KIND, case_id=row.id, from_state=before, to_state=to, actor=actor, note=note, at=now)
+        CaseEvent(
+            case_kind=HARDSHIP.kind, case_id=row.id, from_state=before, to_state=to, actor=actor, note=note, at=now
+        )
     )
     session.flush()
 
@@ -200,7 +157,7 @@ def record_event(
 def events(session: Session, row: HardshipApplication) -> list[CaseEvent]:
     query = (
         select(CaseEvent)
-        .where(CaseEvent.case_kind == CASE_KIND, CaseEvent.case_id == row.id)
+        .where(CaseEvent.case_kind == HARDSHIP.kind, CaseEvent.case_id == row.id)
         .order_by(col(CaseEvent.id))
     )
     return list(session.exec(query).all())

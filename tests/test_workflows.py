@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from domain.enums import HardshipState as H
 from domain.enums import WarningState as W
 from domain.warning_rules import Verb
 from domain.workflows import Actor, Audience, NotAllowed, Workflow, decide
+from domain.workflows.hardship import HARDSHIP
+from domain.workflows.hardship import Action as HA
 from domain.workflows.warning import WARNING, action_of, verbs
 from domain.workflows.warning import Action as WA
 
@@ -57,8 +60,29 @@ WARNING_MOVES: dict[WA, tuple[bool, str | None, tuple[str, ...]]] = {
     WA.REOPEN: (True, None, ("outcome_at", "closed_at")),
 }
 
+HARDSHIP_TABLE: dict[tuple[H, HA], H] = {
+    (H.SUBMITTED, HA.RETURN): H.RETURNED,
+    (H.SUBMITTED, HA.REJECT): H.REJECTED,
+    (H.SUBMITTED, HA.VISIT): H.VISITED,
+    (H.RETURNED, HA.REJECT): H.REJECTED,
+    (H.RETURNED, HA.RESUBMIT): H.SUBMITTED,
+    (H.VISITED, HA.RETURN): H.RETURNED,
+    (H.VISITED, HA.REJECT): H.REJECTED,
+    (H.VISITED, HA.NOTICE): H.NOTICE,
+    (H.NOTICE, HA.REJECT): H.REJECTED,
+    (H.NOTICE, HA.APPROVE): H.APPROVED,
+    (H.APPROVED, HA.PAY): H.PAID,
+    (H.APPROVED, HA.EXIT): H.EXITED,
+    (H.PAID, HA.REVIEW): H.REVIEW,
+    (H.PAID, HA.EXIT): H.EXITED,
+    (H.REVIEW, HA.PAY): H.PAID,
+    (H.REVIEW, HA.EXIT): H.EXITED,
+}
+HARDSHIP_NOTES = {HA.RETURN, HA.REJECT, HA.EXIT}  # a reason is required
+
 TABLES: list[tuple[Workflow[Any, Any], dict[Any, Any], list[Any], list[Any]]] = [
     (WARNING, WARNING_TABLE, list(W), list(WA)),
+    (HARDSHIP, HARDSHIP_TABLE, list(H), list(HA)),
 ]
 PAIRS = [
     pytest.param(workflow, table, state, action, id=f"{workflow.kind}-{state}-{action}")
@@ -120,6 +144,22 @@ def test_every_warning_state_is_reachable_and_has_a_way_on() -> None:
         reached |= {WARNING_TABLE[pair] for pair in WARNING_TABLE if pair[0] in reached}
     assert reached == set(W)
     assert all(staff_actions(WARNING, WARNING_TABLE, state) for state in W)
+
+
+def test_staff_take_every_hardship_step_and_the_chair_is_told_but_resubmits_their_own() -> None:
+    for move in HARDSHIP.moves:
+        assert move.needs_note == (move.action in HARDSHIP_NOTES), move.action
+        assert (move.stamp, move.clears) == (None, ()), move.action
+        if move.action is HA.RESUBMIT:
+            assert (move.by, move.tells) == ({Actor.FILER}, {Audience.ON_DUTY_STAFF})
+        else:
+            assert (move.by, move.tells) == ({Actor.STAFF}, {Audience.FILER}), move.action
+
+
+def test_only_a_returned_application_can_be_corrected_and_only_by_its_chair() -> None:
+    assert [state for state in H if HARDSHIP.allows(state, HA.RESUBMIT, Actor.FILER)] == [H.RETURNED]
+    assert not HARDSHIP.allows(H.RETURNED, HA.RESUBMIT, Actor.STAFF)
+    assert not HARDSHIP.allows(H.RETURNED, HA.RESUBMIT, None)
 
 
 @pytest.mark.parametrize(
