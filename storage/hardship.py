@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from domain.enums import HardshipState
 from domain.normalize import mask_id_number
 from domain.workflows.hardship import HARDSHIP, Action
-from storage import crypto
+from storage import case_events, crypto
 from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication
 
 
@@ -88,7 +88,7 @@ def create(
     )
     session.add(row)
     session.flush()
-    record_event(session, row, None, HardshipState.SUBMITTED, chair, "", now)
+    case_events.record(session, HARDSHIP, row.id, None, HardshipState.SUBMITTED, actor=chair, note="", at=now)
     return row
 
 
@@ -133,25 +133,7 @@ def move(session: Session, row: HardshipApplication, to: HardshipState, actor: s
     before = row.state
     row.state, row.updated_at = to, now
     session.add(row)
-    record_event(session, row, before, to, actor, note, now)
-
-
-def record_event(
-    session: Session,
-    row: HardshipApplication,
-    before: HardshipState | None,
-    to: HardshipState,
-    actor: str,
-    note: str,
-    now: datetime,
-) -> None:
-    assert row.id is not None
-    session.add(
-        CaseEvent(
-            case_kind=HARDSHIP.kind, case_id=row.id, from_state=before, to_state=to, actor=actor, note=note, at=now
-        )
-    )
-    session.flush()
+    case_events.record(session, HARDSHIP, row.id, before, to, actor=actor, note=note, at=now)
 
 
 def events(session: Session, row: HardshipApplication) -> list[CaseEvent]:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from domain.enums import RequestState
 from domain.workflows.exemption import EXEMPTION
+from storage import case_events
 from storage.models import CaseEvent, DuesExemption, Enterprise, MonthlyReport
 
 # The answers a report row keeps, by column; everything else in the answers (gates, computed) is form-only.
@@ -146,18 +147,8 @@ def decide_exemption(
     session: Session, exemption: DuesExemption, decided: RequestState, *, actor: str, note: str, now: datetime
 ) -> CaseEvent:
     """Record the staff decision (the workflow said it may be made) and its case event together."""
-    event = CaseEvent(
-        case_kind=EXEMPTION.kind,
-        case_id=exemption.id or 0,
-        from_state=exemption.state,
-        to_state=decided,
-        actor=actor,
-        note=note,
-        at=now,
-    )
+    before = exemption.state
     exemption.state = decided
     exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, now, note or None
     session.add(exemption)
-    session.add(event)
-    session.flush()
-    return event
+    return case_events.record(session, EXEMPTION, exemption.id, before, decided, actor=actor, note=note, at=now)

@@ -17,6 +17,7 @@ from config.warning_levels import Assessment, Facts
 from domain.enums import WarningLevel, WarningState
 from domain.workflows import Move
 from domain.workflows.warning import WARNING, Action
+from storage import case_events
 from storage.models import CaseEvent, DisputeWarning, Enterprise, Submission
 
 
@@ -71,32 +72,10 @@ def record_warning(
     session.add(warning)
     session.flush()
     assert warning.id is not None
-    _event(session, warning, None, WarningState.SUBMITTED, record.openid, "", record.submitted_at)
-    return warning, True
-
-
-def _event(
-    session: Session,
-    warning: DisputeWarning,
-    from_state: str | None,
-    to_state: str,
-    actor: str,
-    note: str,
-    at: datetime,
-) -> CaseEvent:
-    assert warning.id is not None
-    event = CaseEvent(
-        case_kind=WARNING.kind,
-        case_id=warning.id,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        note=note,
-        at=at,
+    case_events.record(
+        session, WARNING, warning.id, None, WarningState.SUBMITTED, actor=record.openid, note="", at=record.submitted_at
     )
-    session.add(event)
-    session.flush()
-    return event
+    return warning, True
 
 
 def by_receipt(session: Session, receipt: str, *, lock: bool = False) -> DisputeWarning | None:
@@ -121,7 +100,7 @@ def apply_move(
         setattr(warning, name, None)
     warning.state = move.target
     session.add(warning)
-    return _event(session, warning, before, move.target, actor, note, now)
+    return case_events.record(session, WARNING, warning.id, before, move.target, actor=actor, note=note, at=now)
 
 
 def change_level(
@@ -130,7 +109,9 @@ def change_level(
     """Staff override, recorded as an event that keeps the state; `computed_level` keeps what the rules said."""
     warning.level = level
     session.add(warning)
-    return _event(session, warning, warning.state, warning.state, actor, note, now)
+    return case_events.record(
+        session, WARNING, warning.id, warning.state, warning.state, actor=actor, note=note, at=now
+    )
 
 
 def events(session: Session, warning: DisputeWarning) -> Sequence[CaseEvent]:
