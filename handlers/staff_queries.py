@@ -15,12 +15,12 @@ from domain.calendar import reporting_period
 from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, Period, parse_period
+from domain.warning_rules import MEDIATION_DAYS
 from handlers.context import Context
 from storage import drafts, stats
 from storage.models import AuditLog, Conversation, HardshipApplication
 
 LIST_LIMIT = 200
-MEDIATION_DAYS = 15
 REPORT_HISTORY = 6
 # Larger exports take longer than a chat reply may; the CLI (`unionbot export`) has no limit.
 CHAT_EXPORT_ROWS = 50_000
