@@ -27,7 +27,7 @@ from domain.commands import Command
 from domain.enums import Role
 from domain.normalize import ParseError, parse_money
 from domain.workflows import Actor, Audience, NotAllowed, decide
-from domain.workflows.hardship import HARDSHIP, Action
+from domain.workflows.hardship import HARDSHIP, Action, add_working_days
 from handlers.context import Context
 from handlers.forms import Hooks
 from storage import drafts, identity, media, outbox
@@ -283,7 +283,7 @@ def _apply(ctx: Context, row: HardshipApplication, action: Action, rest: str) ->
         row.return_reason = rest[:500]
     elif action is Action.NOTICE:
         row.notice_start = today
-        row.notice_end = cases.add_working_days(today, hardship_config().notice_working_days)
+        row.notice_end = add_working_days(today, hardship_config().notice_working_days)
         return f"{row.notice_start.isoformat()}..{row.notice_end.isoformat()}"
     elif action is Action.APPROVE:
         amount_text, *named = rest.split(maxsplit=1) or [""]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -162,14 +162,3 @@ def reveal(row: HardshipApplication, key: str) -> Sensitive:
 def enterprise_name(session: Session, row: HardshipApplication) -> str:
     company = session.get(Enterprise, row.enterprise_id)
     return company.name if company else ""
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The last day of a notice lasting `days` working days (Monday–Friday) from `start`, `start` included."""
-    current, counted = start, 0
-    while True:
-        if current.weekday() < 5:
-            counted += 1
-            if counted == days:
-                return current
-        current += timedelta(days=1)

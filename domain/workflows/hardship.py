@@ -1,11 +1,13 @@
 """The hardship application's case: staff review, visit, publish, approve and pay; the filing chair is told.
 
 A returned application goes back to review when the chair who filed it corrects it (`修改申请 H7`, then 确认);
-staff on duty hear of it as of a new one.
+staff on duty hear of it as of a new one. How long the public notice (公示) lasts is a local setting
+(`notice_working_days` in `config/hardship.yaml`); how its last day is counted is here.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from enum import StrEnum
 
 from domain.enums import HardshipState as S
@@ -46,3 +48,14 @@ HARDSHIP: Workflow[S, Action] = Workflow(
         ),
     ),
 )
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The last day of a notice lasting `days` working days (Monday–Friday) from `start`, `start` included."""
+    current, counted = start, 0
+    while True:
+        if current.weekday() < 5:
+            counted += 1
+            if counted == days:
+                return current
+        current += timedelta(days=1)
