@@ -1,8 +1,10 @@
 """The case workflows (warning, hardship, exemption) as transition tables of one shape, decided by one function.
 
 Each workflow lists its moves: an action, the states it applies in, the state it leads to, who may take it, who
-is told, and whether it needs a note. `decide()` checks a move against the table, or raises `NotAllowed` with
-the actions that would work, so every refusal can name them. Kept pure so every pair is table-tested.
+is told, and whether it needs a note. Read as a table, a move is one row per state it applies in:
+(state, action) -> (next state, who may act, who is told, note required). `decide()` checks a move against the
+table, or raises `NotAllowed` with the actions that would work, so every refusal can name them. Kept pure so
+every (state, action) pair is table-tested.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class Workflow(Generic[S, A]):
 
     def possible(self, state: S, actor: Actor | None) -> list[A]:
         """The actions `actor` may take from `state`, in the table's order."""
-        return [move.action for move in self.moves if state in move.sources and actor in move.by]
+        return [move.action for move in self.moves if self.allows(state, move.action, actor)]
 
 
 class NotAllowed(Exception, Generic[S, A]):
