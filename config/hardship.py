@@ -13,11 +13,13 @@ HARDSHIP_FILE = Path(__file__).resolve().parent / "hardship.yaml"
 
 
 class HardshipConfig(BaseModel):
+    """No defaults: each figure is defined once, in the file, where staff change it."""
+
     dibao_monthly: Decimal = Field(gt=0)
     consent_version: str = Field(min_length=1, max_length=32)
-    duplicate_window_days: int = Field(default=365, ge=1)
-    notice_working_days: int = Field(default=5, ge=1, le=30)
-    photo_link_minutes: int = Field(default=30, ge=1)
+    duplicate_window_days: int = Field(ge=1)
+    notice_working_days: int = Field(ge=1, le=30)
+    photo_link_minutes: int = Field(ge=1)
 
 
 @lru_cache(maxsize=1)

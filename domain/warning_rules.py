@@ -1,7 +1,6 @@
-"""The warning case's state machine and staff command words, kept pure so every move is table-tested.
+"""The warning case's staff command words and its mediation period; the moves are in `domain.workflows.warning`.
 
-A staff message names a verb and a receipt (`签收 W12`, `未化解 W12 转仲裁`); `move()` says where the case goes
-from its current state, or raises `NotAllowed` with the verbs that would work, so the reply can name them.
+A staff message names a verb and a receipt (`签收 W12`, `未化解 W12 转仲裁`), and what follows is the note.
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ from enum import StrEnum
 
 from domain import commands
 from domain.enums import WarningLevel
-from domain.enums import WarningState as S
 
 MEDIATION_DAYS = 15  # 劳动争议调解仲裁法 Art. 14: unresolved after 15 days, the parties may go to arbitration
 MAX_NOTE = 300  # characters: the note travels on to the reporter inside one 2,000-byte message
-REFERRAL_PREFIXES = ("转", "移交")  # `未化解 W12 转仲裁` hands the case on rather than leaving it failed
 
 
 class Verb(StrEnum):
@@ -37,56 +34,8 @@ class Verb(StrEnum):
     VIEW = "查看"
 
 
-@dataclass(frozen=True)
-class Move:
-    sources: frozenset[S]
-    target: S
-    needs_note: bool = False
-    stamp: str | None = None  # the DisputeWarning timestamp this move sets
-    clears: tuple[str, ...] = ()  # timestamps a reopened case no longer has
-
-
-OUTCOMES = frozenset({S.RESOLVED, S.FAILED, S.REFERRED})
-MOVES: dict[Verb, Move] = {
-    Verb.ACKNOWLEDGE: Move(frozenset({S.SUBMITTED}), S.ACKNOWLEDGED, stamp="acknowledged_at"),
-    Verb.VERIFY: Move(frozenset({S.ACKNOWLEDGED}), S.VERIFYING),
-    Verb.MEDIATE: Move(frozenset({S.ACKNOWLEDGED, S.VERIFYING}), S.MEDIATING, stamp="mediation_started_at"),
-    Verb.RESOLVE: Move(frozenset({S.MEDIATING}), S.RESOLVED, needs_note=True, stamp="outcome_at"),
-    Verb.FAIL: Move(frozenset({S.MEDIATING}), S.FAILED, needs_note=True, stamp="outcome_at"),
-    Verb.VOID: Move(frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.VERIFYING}), S.VOID, needs_note=True, stamp="outcome_at"),
-    Verb.FOLLOW_UP: Move(OUTCOMES, S.FOLLOW_UP, needs_note=True),
-    Verb.CLOSE: Move(OUTCOMES | {S.FOLLOW_UP, S.VOID}, S.CLOSED, stamp="closed_at"),
-    Verb.REOPEN: Move(
-        OUTCOMES | {S.FOLLOW_UP, S.VOID, S.CLOSED}, S.VERIFYING, needs_note=True, clears=("outcome_at", "closed_at")
-    ),
-}
-
-
-class NotAllowed(Exception):
-    """The verb does not apply in the case's current state; `possible` lists the verbs that do."""
-
-    def __init__(self, state: S, possible: list[Verb]) -> None:
-        super().__init__(f"not allowed from {state}")
-        self.state = state
-        self.possible = possible
-
-
-def possible(state: S) -> list[Verb]:
-    return [verb for verb, rule in MOVES.items() if state in rule.sources]
-
-
-def move(verb: Verb, state: S, note: str) -> S:
-    """The state after `verb`; a failed mediation handed to arbitration or inspection is `referred`."""
-    rule = MOVES[verb]
-    if state not in rule.sources:
-        raise NotAllowed(state, possible(state))
-    if verb is Verb.FAIL and note.startswith(REFERRAL_PREFIXES):
-        return S.REFERRED
-    return rule.target
-
-
 def mediation_day(started: date, today: date) -> int:
-    """Day N of the 15-day mediation period; the first day counts as day 1."""
+    """Day N of the mediation period (`MEDIATION_DAYS` long); the first day counts as day 1."""
     return max((today - started).days + 1, 1)
 
 

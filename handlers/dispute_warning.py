@@ -1,6 +1,6 @@
 """劳动争议预警: the form's computed level, the alert to staff on duty, and the case workflow by message.
 
-Staff move a case with `签收 W12`, `调处 W12`, `化解 W12 说明` and so on (`domain.warning_rules` decides what is
+Staff move a case with `签收 W12`, `调处 W12`, `化解 W12 说明` and so on (`domain.workflows.warning` says what is
 allowed); every move is recorded and the reporter is told. The alert carries no personal data: enterprise,
 level, category and headcount only.
 """
@@ -18,19 +18,9 @@ from bot.services.notify import notify
 from config.warning_levels import Assessment, assess, level_rules
 from domain import commands
 from domain.enums import Role, WarningLevel, WarningState
-from domain.warning_rules import (
-    MAX_NOTE,
-    MEDIATION_DAYS,
-    MOVES,
-    Command,
-    NotAllowed,
-    Verb,
-    mediation_day,
-    move,
-    parse_level,
-    possible,
-    read_command,
-)
+from domain.warning_rules import MAX_NOTE, MEDIATION_DAYS, Command, Verb, mediation_day, parse_level, read_command
+from domain.workflows import Actor, Audience, NotAllowed, decide
+from domain.workflows.warning import WARNING, action_of, verbs
 from handlers.context import Context
 from storage import identity, media, outbox, warnings
 from storage.models import CaseEvent, DisputeWarning, Member
@@ -81,7 +71,7 @@ def _on_submit(ctx: Context, _form: Form, filed: Filed) -> list[Say]:
 
 
 def _owner(warning: DisputeWarning) -> str:
-    return f"{warnings.CASE_KIND}:{warning.id}"
+    return f"{WARNING.kind}:{warning.id}"
 
 
 def _fetch_photos(ctx: Context, warning: DisputeWarning) -> None:
@@ -188,40 +178,38 @@ def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
         days=MEDIATION_DAYS,
         events=history,
         staff=staff,
-        possible=[verb.value for verb in possible(WarningState(warning.state))],
+        possible=[verb.value for verb in verbs(WARNING.possible(warning.state, Actor.STAFF))],
     )
 
 
 def _move(ctx: Context, warning: DisputeWarning, member: Member, command: Command) -> str:
-    before = WarningState(warning.state)
+    before = warning.state
+    action = action_of(command.verb, command.rest)
+    assert action is not None, "查看 and 定级 are answered before"
     try:
-        after = move(command.verb, before, command.rest)
+        move = decide(WARNING, before, action, Actor.STAFF)
     except NotAllowed as refusal:
         return ctx.render(
             "dispute_warning/not_allowed.j2",
             receipt=warning.receipt,
             state=before,
             verb=command.verb,
-            possible=[verb.value for verb in refusal.possible],
+            possible=[verb.value for verb in verbs(refusal.possible)],
         )
-    rule = MOVES[command.verb]
-    if rule.needs_note and not command.rest:
+    if move.needs_note and not command.rest:
         example = ctx.render("dispute_warning/note_example.j2", kind=NOTE_EXAMPLES[command.verb])
         return ctx.render("dispute_warning/need_note.j2", verb=command.verb, receipt=warning.receipt, example=example)
-    event = warnings.apply_move(
-        ctx.session,
-        warning,
-        after,
-        stamp=rule.stamp,
-        clears=rule.clears,
-        actor=member.openid,
-        note=command.rest,
-        now=ctx.now,
-    )
+    event = warnings.apply_move(ctx.session, warning, move, actor=member.openid, note=command.rest, now=ctx.now)
     day = _day(ctx, warning)
-    _tell_reporter(ctx, warning, event, day=day)
+    if Audience.FILER in move.tells:
+        _tell_reporter(ctx, warning, event, day=day)
     return ctx.render(
-        "dispute_warning/moved.j2", receipt=warning.receipt, before=before, after=after, day=day, days=MEDIATION_DAYS
+        "dispute_warning/moved.j2",
+        receipt=warning.receipt,
+        before=before,
+        after=move.target,
+        day=day,
+        days=MEDIATION_DAYS,
     )
 
 

@@ -25,10 +25,11 @@ from config.hardship import hardship_config
 from domain.commands import Command
 from domain.enums import Role
 from domain.normalize import ParseError, parse_money
+from domain.workflows import Actor, Audience, NotAllowed, decide
+from domain.workflows.hardship import HARDSHIP, Action, add_working_days
 from handlers.context import Context
 from storage import hardship as cases
 from storage import identity, media, outbox
-from storage.hardship import Action, InvalidTransition
 from storage.models import HardshipApplication, Member, Submission
 
 FORM_ID = "hardship"
@@ -49,7 +50,7 @@ def _state_name(ctx: Context, state: str) -> str:
 
 
 def _owner(row: HardshipApplication) -> str:
-    return f"{cases.CASE_KIND}:{row.id}"
+    return f"{HARDSHIP.kind}:{row.id}"
 
 
 # -- filing ------------------------------------------------------------------------------------------
@@ -75,7 +76,8 @@ def _on_submit(ctx: Context, form: Form, filed: Filed) -> list[Say]:
     context = filed.context
     version = str(context.get("ctx", {}).get("consent_version") or hardship_config().consent_version)
     amended = cases.by_receipt(ctx.session, str(context.get("amends") or ""))
-    if amended is not None and amended.chair == ctx.openid and amended.state in cases.AMENDABLE:
+    standing = Actor.FILER if amended is not None and amended.chair == ctx.openid else None
+    if amended is not None and HARDSHIP.allows(amended.state, Action.RESUBMIT, standing):
         row = amended
         cases.refile(
             ctx.session, row, submission_id=record.id, answers=answers, key=key, consent_version=version, now=ctx.now
@@ -210,7 +212,7 @@ def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
 
 def _amend(ctx: Context, row: HardshipApplication) -> str:
     """Re-open a returned application as a draft at its summary, prefilled with what was filed."""
-    if row.state not in cases.AMENDABLE:
+    if not HARDSHIP.allows(row.state, Action.RESUBMIT, Actor.FILER):
         return ctx.render("hardship/not_amendable.j2", receipt=row.receipt, state=_state_name(ctx, row.state))
     form = hardship_form()
     record = ctx.session.get(Submission, row.submission_id)
@@ -221,15 +223,9 @@ def _amend(ctx: Context, row: HardshipApplication) -> str:
     return reopened if reopened is not None else ctx.render("hardship/draft_pending.j2", receipt=row.receipt)
 
 
-ACTIONS = {
-    "入户": Action.VISIT,
-    "公示": Action.NOTICE,
-    "发放": Action.PAY,
-    "复核": Action.REVIEW,
-    "退出": Action.EXIT,
-}
-VERDICTS = {"退回": Action.RETURN, "不予受理": Action.REJECT, "通过": Action.APPROVE}
-NEEDS_NOTE = frozenset({Action.RETURN, Action.REJECT, Action.EXIT})
+# Staff's actions: each one's own command word (`入户 H7`), or a verdict after 审核 (`审核 H7 通过 800`).
+ACTIONS = {action.value: action for action in (Action.VISIT, Action.NOTICE, Action.PAY, Action.REVIEW, Action.EXIT)}
+VERDICTS = {action.value: action for action in (Action.RETURN, Action.REJECT, Action.APPROVE)}
 
 
 def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, rest: str) -> str:
@@ -241,18 +237,19 @@ def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, r
         action = ACTIONS[word]
     if action is None:
         return ctx.render("hardship/usage.j2", receipt=row.receipt)
-    if action in NEEDS_NOTE and not rest:
+    if HARDSHIP.move(action).needs_note and not rest:  # asked for before the state: the command is incomplete
         return ctx.render("hardship/need_reason.j2", receipt=row.receipt, action=action.value)
     try:
-        target = cases.check(row, action)
+        move = decide(HARDSHIP, row.state, action, Actor.STAFF)
         note = _apply(ctx, row, action, rest)
-    except InvalidTransition as refused:
+    except NotAllowed as refused:
         state = _state_name(ctx, refused.state)
         return ctx.render("hardship/invalid.j2", receipt=row.receipt, state=state, action=action.value)
     except ParseError:
         return ctx.render("hardship/usage.j2", receipt=row.receipt)
-    cases.move(ctx.session, row, target, member.openid, note, ctx.now)
-    _tell_chair(ctx, row)
+    cases.move(ctx.session, row, move.target, member.openid, note, ctx.now)
+    if Audience.FILER in move.tells:
+        _tell_chair(ctx, row)
     return ctx.render("hardship/moved.j2", row=row, state=_state_name(ctx, row.state), yuan=_yuan, action=action.value)
 
 
@@ -263,7 +260,7 @@ def _apply(ctx: Context, row: HardshipApplication, action: Action, rest: str) ->
         row.return_reason = rest[:500]
     elif action is Action.NOTICE:
         row.notice_start = today
-        row.notice_end = cases.add_working_days(today, hardship_config().notice_working_days)
+        row.notice_end = add_working_days(today, hardship_config().notice_working_days)
         return f"{row.notice_start.isoformat()}..{row.notice_end.isoformat()}"
     elif action is Action.APPROVE:
         amount_text, *named = rest.split(maxsplit=1) or [""]

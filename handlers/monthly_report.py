@@ -18,9 +18,11 @@ from bot.dialog.forms import Form, shipped_forms
 from bot.services.notify import notify
 from config.reporting import reporting
 from domain.commands import Command, command_text
-from domain.enums import RequestState, Role
+from domain.enums import Role
 from domain.normalize import ParseError, parse_month
 from domain.periods import Month, reporting_month
+from domain.workflows import Actor, Audience, NotAllowed, decide
+from domain.workflows.exemption import EXEMPTION, Action
 from handlers.context import Context
 from storage import identity, reports
 from storage.models import DuesExemption, Enterprise, MonthlyReport
@@ -238,26 +240,31 @@ def exemption_command(ctx: Context, command: Command) -> str:
     decision = _DECISION.match(command.args)
     if decision is None or decision["verdict"] is None:
         return ctx.render("monthly_report/exemption_usage.j2")
-    receipt, approve, note = decision["receipt"].upper(), decision["verdict"] in _APPROVE, decision["note"].strip()
+    receipt, note = decision["receipt"].upper(), decision["note"].strip()
+    action = Action.APPROVE if decision["verdict"] in _APPROVE else Action.REJECT
+    approve = action is Action.APPROVE
     exemption = reports.exemption_by_receipt(ctx.session, receipt)
     if exemption is None:
         return ctx.render("monthly_report/exemption_not_found.j2", receipt=receipt)
     facts = _exemption_facts(ctx, exemption)
-    if exemption.state != RequestState.PENDING:
+    try:
+        move = decide(EXEMPTION, exemption.state, action, Actor.STAFF)
+    except NotAllowed:
         return ctx.render("monthly_report/exemption_already.j2", **facts)
-    if not approve and not note:
+    if move.needs_note and not note:
         return ctx.render("monthly_report/exemption_reason_needed.j2", receipt=receipt)
-    reports.decide_exemption(ctx.session, exemption, approve=approve, actor=ctx.openid, note=note, now=ctx.now)
+    reports.decide_exemption(ctx.session, exemption, move.target, actor=ctx.openid, note=note, now=ctx.now)
     facts = _exemption_facts(ctx, exemption)
-    notify(
-        ctx.session,
-        openid=exemption.requested_by,
-        notice="case_update",
-        facts=facts,
-        text=ctx.render("monthly_report/exemption_result.j2", **facts, approved=approve, note=note),
-        key=f"exemption:{exemption.id}:decision",
-        now=ctx.now,
-    )
+    if Audience.FILER in move.tells:
+        notify(
+            ctx.session,
+            openid=exemption.requested_by,
+            notice="case_update",
+            facts=facts,
+            text=ctx.render("monthly_report/exemption_result.j2", **facts, approved=approve, note=note),
+            key=f"exemption:{exemption.id}:decision",
+            now=ctx.now,
+        )
     return ctx.render("monthly_report/exemption_decided.j2", **facts, approved=approve)
 
 

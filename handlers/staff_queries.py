@@ -13,12 +13,12 @@ from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, parse_period
 from domain.periods import Period, reporting_month
+from domain.warning_rules import MEDIATION_DAYS
 from handlers.context import Context
 from storage import stats
 from storage.models import AuditLog, HardshipApplication
 
 LIST_LIMIT = 200
-MEDIATION_DAYS = 15
 REPORT_HISTORY = 6
 # Larger exports take longer than a chat reply may; the CLI (`unionbot export`) has no limit.
 CHAT_EXPORT_ROWS = 50_000

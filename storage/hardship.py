@@ -9,54 +9,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from domain.enums import HardshipState
 from domain.normalize import mask_id_number
-from storage import crypto
+from domain.workflows.hardship import HARDSHIP, Action
+from storage import case_events, crypto
 from storage.models import AuditLog, CaseEvent, Enterprise, HardshipApplication
-
-CASE_KIND = "hardship"
-
-
-class Action(StrEnum):
-    """What staff do to a case, named as they type it."""
-
-    RETURN = "退回"
-    REJECT = "不予受理"
-    VISIT = "入户"
-    NOTICE = "公示"
-    APPROVE = "通过"
-    PAY = "发放"
-    REVIEW = "复核"
-    EXIT = "退出"
-
-
-S = HardshipState
-TRANSITIONS: dict[Action, tuple[frozenset[HardshipState], HardshipState]] = {
-    Action.RETURN: (frozenset({S.SUBMITTED, S.VISITED}), S.RETURNED),
-    Action.REJECT: (frozenset({S.SUBMITTED, S.RETURNED, S.VISITED, S.NOTICE}), S.REJECTED),
-    Action.VISIT: (frozenset({S.SUBMITTED}), S.VISITED),
-    Action.NOTICE: (frozenset({S.VISITED}), S.NOTICE),
-    Action.APPROVE: (frozenset({S.NOTICE}), S.APPROVED),
-    Action.PAY: (frozenset({S.APPROVED, S.REVIEW}), S.PAID),
-    Action.REVIEW: (frozenset({S.PAID}), S.REVIEW),
-    Action.EXIT: (frozenset({S.APPROVED, S.PAID, S.REVIEW}), S.EXITED),
-}
-# While the filing chair may still change the application; afterwards it belongs to the federation's file.
-AMENDABLE = frozenset({S.RETURNED})
-
-
-class InvalidTransition(Exception):
-    def __init__(self, state: HardshipState, action: Action) -> None:
-        super().__init__(f"{action} is not possible in state {state}")
-        self.state = state
-        self.action = action
 
 
 @dataclass(frozen=True)
@@ -125,7 +88,7 @@ def create(
     )
     session.add(row)
     session.flush()
-    record_event(session, row, None, HardshipState.SUBMITTED, chair, "", now)
+    case_events.record(session, HARDSHIP, row.id, None, HardshipState.SUBMITTED, actor=chair, note="", at=now)
     return row
 
 
@@ -139,12 +102,12 @@ def refile(
     consent_version: str,
     now: datetime,
 ) -> None:
-    """The chair corrected a returned application: the same row is updated and goes back to review."""
+    """The chair corrected a returned application (`Action.RESUBMIT`): the same row is updated and goes back."""
     for name, value in columns(answers, key).items():
         setattr(row, name, value)
     row.submission_id = submission_id
     row.consent_version, row.consent_at = consent_version, now
-    move(session, row, HardshipState.SUBMITTED, row.chair, "resubmitted", now)
+    move(session, row, HARDSHIP.move(Action.RESUBMIT).target, row.chair, "resubmitted", now)
 
 
 def by_receipt(session: Session, receipt: str) -> HardshipApplication | None:
@@ -166,41 +129,17 @@ def duplicates(session: Session, row: HardshipApplication, window_days: int, now
     return list(session.exec(query).all())
 
 
-def check(row: HardshipApplication, action: Action) -> HardshipState:
-    """The state `action` leads to, or `InvalidTransition`."""
-    allowed, target = TRANSITIONS[action]
-    if HardshipState(row.state) not in allowed:
-        raise InvalidTransition(HardshipState(row.state), action)
-    return target
-
-
 def move(session: Session, row: HardshipApplication, to: HardshipState, actor: str, note: str, now: datetime) -> None:
-    before = HardshipState(row.state)
+    before = row.state
     row.state, row.updated_at = to, now
     session.add(row)
-    record_event(session, row, before, to, actor, note, now)
-
-
-def record_event(
-    session: Session,
-    row: HardshipApplication,
-    before: HardshipState | None,
-    to: HardshipState,
-    actor: str,
-    note: str,
-    now: datetime,
-) -> None:
-    assert row.id is not None
-    session.add(
-        CaseEvent(case_kind=CASE_KIND, case_id=row.id, from_state=before, to_state=to, actor=actor, note=note, at=now)
-    )
-    session.flush()
+    case_events.record(session, HARDSHIP, row.id, before, to, actor=actor, note=note, at=now)
 
 
 def events(session: Session, row: HardshipApplication) -> list[CaseEvent]:
     query = (
         select(CaseEvent)
-        .where(CaseEvent.case_kind == CASE_KIND, CaseEvent.case_id == row.id)
+        .where(CaseEvent.case_kind == HARDSHIP.kind, CaseEvent.case_id == row.id)
         .order_by(col(CaseEvent.id))
     )
     return list(session.exec(query).all())
@@ -223,14 +162,3 @@ def reveal(row: HardshipApplication, key: str) -> Sensitive:
 def enterprise_name(session: Session, row: HardshipApplication) -> str:
     company = session.get(Enterprise, row.enterprise_id)
     return company.name if company else ""
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The last day of a notice lasting `days` working days (Monday–Friday) from `start`, `start` included."""
-    current, counted = start, 0
-    while True:
-        if current.weekday() < 5:
-            counted += 1
-            if counted == days:
-                return current
-        current += timedelta(days=1)

@@ -147,7 +147,7 @@ def redeem(session: Session, openid: str, code: str, now: datetime) -> BindOutco
         session.flush()
         return Refused(reason or "unknown", attempts_left(session, openid, now), locked_until(session, openid, now))
     previous = (member.role, _enterprise(session, member.enterprise_id)) if member and member.active else None
-    member = _bind(session, member, openid, Role(invite.role), invite.enterprise_id, now)
+    member = _bind(session, member, openid, invite.role, invite.enterprise_id, now)
     invite.used_at = now
     invite.used_by = openid
     session.add(invite)

@@ -1,16 +1,38 @@
-"""Tables. Datetimes are aware UTC (see `storage.db.utcnow`); states are StrEnums stored as text."""
+"""Tables. Datetimes are aware UTC (see `storage.db.utcnow`); states, roles and levels are StrEnums stored as their
+value text (`EnumString`), so a row read back holds the enum member."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, Index, Numeric, String, Text
+from sqlalchemy import JSON, Column, Dialect, Index, Numeric, String, Text
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from domain.enums import HardshipState, RequestState, WarningState
+from domain.enums import HardshipState, RequestState, Role, WarningLevel, WarningState
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A StrEnum column that is a plain VARCHAR(length) holding the member's value: the schema and the stored text
+    are exactly what a string column gives, while code reads and compares enum members, never bare text."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class ReplyMode(StrEnum):
@@ -55,7 +77,7 @@ class InboundMessage(SQLModel, table=True):
     kind: str = Field(max_length=32)
     received_at: datetime = Field(index=True)
     reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    reply_mode: str = Field(default=ReplyMode.PASSIVE, sa_type=String(16))
+    reply_mode: ReplyMode = Field(default=ReplyMode.PASSIVE, sa_type=EnumString(ReplyMode, 16))
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -67,9 +89,9 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
     openid: str = Field(index=True, max_length=64)
-    kind: str = Field(sa_type=String(16))
+    kind: OutboxKind = Field(sa_type=EnumString(OutboxKind, 16))
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    status: str = Field(default=OutboxStatus.PENDING, sa_type=String(16))
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=EnumString(OutboxStatus, 16))
     attempts: int = 0
     next_attempt_at: datetime
     lease_until: datetime | None = None
@@ -112,7 +134,7 @@ class Member(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     openid: str = Field(max_length=64, unique=True)
-    role: str = Field(sa_type=String(16))
+    role: Role = Field(sa_type=EnumString(Role, 16))
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     name: str = Field(default="", max_length=100)
     active: bool = True
@@ -127,7 +149,7 @@ class InviteCode(SQLModel, table=True):
     __tablename__ = "invite_code"
 
     code: str = Field(primary_key=True, max_length=16)
-    role: str = Field(sa_type=String(16))
+    role: Role = Field(sa_type=EnumString(Role, 16))
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
     created_by: str = Field(default="", max_length=64)
     created_at: datetime
@@ -272,7 +294,7 @@ class DuesExemption(SQLModel, table=True):
     first_month: str = Field(max_length=7)
     last_month: str = Field(max_length=7)
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(default=RequestState.PENDING, sa_type=String(16), index=True)
+    state: RequestState = Field(default=RequestState.PENDING, sa_type=EnumString(RequestState, 16), index=True)
     requested_by: str = Field(max_length=64)
     requested_at: datetime
     decided_by: str | None = Field(default=None, max_length=64)
@@ -301,10 +323,10 @@ class DisputeWarning(SQLModel, table=True):
     measures: str = Field(default="", sa_column=Column(Text, nullable=False))
     photos: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     phone: str = Field(max_length=20)
-    level: str = Field(max_length=8, index=True)
-    computed_level: str = Field(max_length=8)
+    level: WarningLevel = Field(sa_type=EnumString(WarningLevel, 8), index=True)
+    computed_level: WarningLevel = Field(sa_type=EnumString(WarningLevel, 8))
     level_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    state: str = Field(default=WarningState.SUBMITTED, sa_type=String(16), index=True)
+    state: WarningState = Field(default=WarningState.SUBMITTED, sa_type=EnumString(WarningState, 16), index=True)
     created_at: datetime = Field(index=True)
     acknowledged_at: datetime | None = None
     mediation_started_at: datetime | None = None
@@ -343,7 +365,7 @@ class HardshipApplication(SQLModel, table=True):
     consent_version: str = Field(max_length=32)
     consent_at: datetime
     duplicate_of: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    state: str = Field(default=HardshipState.SUBMITTED, sa_type=String(16), index=True)
+    state: HardshipState = Field(default=HardshipState.SUBMITTED, sa_type=EnumString(HardshipState, 16), index=True)
     return_reason: str | None = Field(default=None, max_length=500)
     approved_category: str | None = Field(default=None, max_length=16)
     approved_amount: Decimal | None = Field(default=None, sa_type=Money)
@@ -356,7 +378,10 @@ class HardshipApplication(SQLModel, table=True):
 
 
 class CaseEvent(SQLModel, table=True):
-    """Every transition of a warning or hardship case: who, when, from what to what, and why."""
+    """Every transition of a warning, hardship or exemption case: who, when, from what to what, and why.
+
+    The states are plain text: one column holds the states of every workflow, told apart by `case_kind`.
+    """
 
     __tablename__ = "case_event"
     __table_args__ = (Index("ix_case_event_case", "case_kind", "case_id"),)

@@ -123,7 +123,7 @@ def open_warnings(session: Session) -> list[OpenWarning]:
         .order_by(col(DisputeWarning.id))
     )
     return [
-        OpenWarning(id_, receipt, name, WarningLevel(level), category, workers, created)
+        OpenWarning(id_, receipt, name, level, category, workers, created)
         for id_, receipt, name, level, category, workers, created in session.execute(query).all()
         if id_ is not None
     ]

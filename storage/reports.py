@@ -14,6 +14,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from domain.enums import RequestState
+from domain.workflows.exemption import EXEMPTION
+from storage import case_events
 from storage.models import CaseEvent, DuesExemption, Enterprise, MonthlyReport
 
 # The answers a report row keeps, by column; everything else in the answers (gates, computed) is form-only.
@@ -142,21 +144,11 @@ def pending_exemptions(session: Session) -> Sequence[tuple[DuesExemption, str]]:
 
 
 def decide_exemption(
-    session: Session, exemption: DuesExemption, *, approve: bool, actor: str, note: str, now: datetime
+    session: Session, exemption: DuesExemption, decided: RequestState, *, actor: str, note: str, now: datetime
 ) -> CaseEvent:
-    """Record the staff decision and its case event together."""
-    event = CaseEvent(
-        case_kind="exemption",
-        case_id=exemption.id or 0,
-        from_state=exemption.state,
-        to_state=RequestState.APPROVED if approve else RequestState.REJECTED,
-        actor=actor,
-        note=note,
-        at=now,
-    )
-    exemption.state = event.to_state
+    """Record the staff decision (the workflow said it may be made) and its case event together."""
+    before = exemption.state
+    exemption.state = decided
     exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, now, note or None
     session.add(exemption)
-    session.add(event)
-    session.flush()
-    return event
+    return case_events.record(session, EXEMPTION, exemption.id, before, decided, actor=actor, note=note, at=now)

@@ -335,7 +335,7 @@ def open_warnings(session: Session, states: Sequence[str], limit: int) -> list[t
 
 
 def count_warnings(session: Session, states: Sequence[str], before: datetime | None = None) -> int:
-    """Warnings in `states`; with `before`, only those reported earlier (e.g. open more than 15 days)."""
+    """Warnings in `states`; with `before`, only those reported earlier (e.g. open past the mediation period)."""
     query = select(func.count()).select_from(DisputeWarning).where(col(DisputeWarning.state).in_(states))
     if before is not None:
         query = query.where(col(DisputeWarning.created_at) < before)

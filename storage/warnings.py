@@ -1,6 +1,6 @@
 """Warning cases in the database: the row made from a submitted form, its moves and level changes, who is alerted.
 
-Every change writes a `CaseEvent` (case_kind "warning") in the same transaction, so the history and the row
+Every change writes a `CaseEvent` (case_kind `WARNING.kind`) in the same transaction, so the history and the row
 never disagree.
 """
 
@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 
 from config.warning_levels import Assessment, Facts
 from domain.enums import WarningLevel, WarningState
+from domain.workflows import Move
+from domain.workflows.warning import WARNING, Action
+from storage import case_events
 from storage.models import CaseEvent, DisputeWarning, Enterprise, Submission
-
-CASE_KIND = "warning"
 
 
 def facts(answers: dict[str, Any]) -> Facts:
@@ -71,26 +72,10 @@ def record_warning(
     session.add(warning)
     session.flush()
     assert warning.id is not None
-    _event(session, warning, None, WarningState.SUBMITTED, record.openid, "", record.submitted_at)
-    return warning, True
-
-
-def _event(
-    session: Session,
-    warning: DisputeWarning,
-    from_state: str | None,
-    to_state: str,
-    actor: str,
-    note: str,
-    at: datetime,
-) -> CaseEvent:
-    assert warning.id is not None
-    event = CaseEvent(
-        case_kind=CASE_KIND, case_id=warning.id, from_state=from_state, to_state=to_state, actor=actor, note=note, at=at
+    case_events.record(
+        session, WARNING, warning.id, None, WarningState.SUBMITTED, actor=record.openid, note="", at=record.submitted_at
     )
-    session.add(event)
-    session.flush()
-    return event
+    return warning, True
 
 
 def by_receipt(session: Session, receipt: str, *, lock: bool = False) -> DisputeWarning | None:
@@ -105,25 +90,17 @@ def enterprise_name(session: Session, warning: DisputeWarning) -> str:
 
 
 def apply_move(
-    session: Session,
-    warning: DisputeWarning,
-    after: WarningState,
-    *,
-    stamp: str | None,
-    clears: tuple[str, ...],
-    actor: str,
-    note: str,
-    now: datetime,
+    session: Session, warning: DisputeWarning, move: Move[WarningState, Action], *, actor: str, note: str, now: datetime
 ) -> CaseEvent:
-    """Put the case in `after` (the state machine decided it may), set or clear its timestamps, record it."""
+    """Make the move (the workflow decided it may), set or clear the case's timestamps, record it."""
     before = warning.state
-    if stamp is not None:
-        setattr(warning, stamp, now)
-    for name in clears:
+    if move.stamp is not None:
+        setattr(warning, move.stamp, now)
+    for name in move.clears:
         setattr(warning, name, None)
-    warning.state = after
+    warning.state = move.target
     session.add(warning)
-    return _event(session, warning, before, after, actor, note, now)
+    return case_events.record(session, WARNING, warning.id, before, move.target, actor=actor, note=note, at=now)
 
 
 def change_level(
@@ -132,9 +109,11 @@ def change_level(
     """Staff override, recorded as an event that keeps the state; `computed_level` keeps what the rules said."""
     warning.level = level
     session.add(warning)
-    return _event(session, warning, warning.state, warning.state, actor, note, now)
+    return case_events.record(
+        session, WARNING, warning.id, warning.state, warning.state, actor=actor, note=note, at=now
+    )
 
 
 def events(session: Session, warning: DisputeWarning) -> Sequence[CaseEvent]:
-    query = select(CaseEvent).where(CaseEvent.case_kind == CASE_KIND, CaseEvent.case_id == warning.id)
+    query = select(CaseEvent).where(CaseEvent.case_kind == WARNING.kind, CaseEvent.case_id == warning.id)
     return session.exec(query.order_by(col(CaseEvent.at), col(CaseEvent.id))).all()

@@ -20,9 +20,9 @@ from bot.dialog import sealed
 from bot.dialog.forms import FORMS_DIR, FormError, parse_form
 from config.settings import Settings
 from domain.enums import HardshipState
+from domain.workflows.hardship import add_working_days
 from storage import crypto
 from storage.db import Database, utcnow
-from storage.hardship import add_working_days
 from storage.models import AuditLog, CaseEvent, Draft, HardshipApplication, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll, make_settings
 from tests.harness import NOW, Chat, Clock, Service, running_service

@@ -1,4 +1,6 @@
-"""The pure parts of the warning: level rules from `config/warning_levels.yaml`, the case state machine, commands."""
+"""The pure parts of the warning: level rules from `config/warning_levels.yaml`, commands, the mediation day.
+
+The case's moves are table-tested with the other workflows in `tests/test_workflows.py`."""
 
 from __future__ import annotations
 
@@ -14,19 +16,7 @@ from bot.dialog.forms import load_forms
 from config.warning_levels import Facts, assess, level_rules, parse_rules
 from domain.commands import split_command
 from domain.enums import WarningLevel
-from domain.enums import WarningState as S
-from domain.warning_rules import (
-    MEDIATION_DAYS,
-    VERB_WORDS,
-    Command,
-    NotAllowed,
-    Verb,
-    mediation_day,
-    move,
-    parse_level,
-    possible,
-    read_command,
-)
+from domain.warning_rules import MEDIATION_DAYS, VERB_WORDS, Command, Verb, mediation_day, parse_level, read_command
 
 G, M, J = WarningLevel.GENERAL, WarningLevel.SERIOUS, WarningLevel.MAJOR
 
@@ -113,62 +103,6 @@ def test_more_workers_money_or_signs_never_lower_the_level(
     more = assess(level_rules(), Facts(workers + 10, (amount or Decimal(0)) + 1000, signs | {"聚集"}, "其它"))
     assert order.index(more.level) >= order.index(base.level)
     assert (base.level == G) == (not base.reasons)
-
-
-MOVES_TABLE = [
-    (Verb.ACKNOWLEDGE, S.SUBMITTED, "", S.ACKNOWLEDGED),
-    (Verb.VERIFY, S.ACKNOWLEDGED, "", S.VERIFYING),
-    (Verb.MEDIATE, S.ACKNOWLEDGED, "", S.MEDIATING),
-    (Verb.MEDIATE, S.VERIFYING, "", S.MEDIATING),
-    (Verb.RESOLVE, S.MEDIATING, "达成协议", S.RESOLVED),
-    (Verb.FAIL, S.MEDIATING, "企业拒绝调解", S.FAILED),
-    (Verb.FAIL, S.MEDIATING, "转仲裁", S.REFERRED),
-    (Verb.FAIL, S.MEDIATING, "移交人社监察", S.REFERRED),
-    (Verb.VOID, S.SUBMITTED, "误报", S.VOID),
-    (Verb.VOID, S.VERIFYING, "不属实", S.VOID),
-    (Verb.FOLLOW_UP, S.RESOLVED, "已付清", S.FOLLOW_UP),
-    (Verb.FOLLOW_UP, S.REFERRED, "仲裁已受理", S.FOLLOW_UP),
-    (Verb.CLOSE, S.FOLLOW_UP, "", S.CLOSED),
-    (Verb.CLOSE, S.VOID, "", S.CLOSED),
-    (Verb.REOPEN, S.CLOSED, "未按协议付款", S.VERIFYING),
-    (Verb.REOPEN, S.RESOLVED, "又有人聚集", S.VERIFYING),
-]
-
-
-@pytest.mark.parametrize(("verb", "state", "note", "after"), MOVES_TABLE)
-def test_allowed_moves(verb: Verb, state: S, note: str, after: S) -> None:
-    assert move(verb, state, note) == after
-
-
-@pytest.mark.parametrize(
-    ("verb", "state"),
-    [
-        (Verb.VERIFY, S.SUBMITTED),
-        (Verb.ACKNOWLEDGE, S.ACKNOWLEDGED),
-        (Verb.RESOLVE, S.VERIFYING),
-        (Verb.FAIL, S.ACKNOWLEDGED),
-        (Verb.VOID, S.MEDIATING),
-        (Verb.FOLLOW_UP, S.MEDIATING),
-        (Verb.CLOSE, S.MEDIATING),
-        (Verb.CLOSE, S.CLOSED),
-        (Verb.REOPEN, S.MEDIATING),
-        (Verb.REOPEN, S.SUBMITTED),
-    ],
-)
-def test_refused_moves_name_what_is_possible(verb: Verb, state: S) -> None:
-    with pytest.raises(NotAllowed) as refusal:
-        move(verb, state, "说明")
-    assert refusal.value.state == state
-    assert refusal.value.possible == possible(state) and verb not in refusal.value.possible
-
-
-def test_every_state_but_none_is_reachable_and_every_state_has_a_way_on() -> None:
-    reached = {S.SUBMITTED}
-    for _ in S:
-        reached |= {move(verb, state, "转仲裁") for state in reached for verb in possible(state)}
-        reached |= {move(Verb.FAIL, S.MEDIATING, "拒绝")}
-    assert reached == set(S)
-    assert all(possible(state) for state in S)
 
 
 @pytest.mark.parametrize(

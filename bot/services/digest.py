@@ -20,11 +20,12 @@ from bot.services.notify import in_service_window, notify
 from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
 from domain.periods import Month, due_on, reporting_month
+from domain.warning_rules import MEDIATION_DAYS
 from storage import identity, outbox, stats
 from storage.models import Member, OutboxMessage
 
 OVERDUE_SHOWN = 20
-STALE_AFTER = timedelta(days=15)
+STALE_AFTER = timedelta(days=MEDIATION_DAYS)  # a warning still open after the mediation period is counted apart
 # Figures compared with the month before, in the digest's order.
 COMPARED = ("employees", "members", "new_members", "dues_accrued", "dues_remitted", "activities", "trainings")
 
@@ -73,6 +74,7 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
         "handled_rate": stats.rate(warnings.handled, warnings.received),
         "success_rate": stats.rate(warnings.resolved, warnings.handled),
         "stale": stats.count_warnings(session, stats.OPEN_WARNING_STATES, before=now - STALE_AFTER),
+        "stale_days": STALE_AFTER.days,
         "open_warnings": stats.count_warnings(session, stats.OPEN_WARNING_STATES),
         "hardship": hardship,
         "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
