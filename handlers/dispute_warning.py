@@ -17,6 +17,7 @@ from bot.routing.router import Context, Router
 from bot.services import links
 from bot.services.notify import notify
 from config.warning_levels import Assessment, assess, level_rules
+from domain import timefmt
 from domain.enums import Role, WarningLevel, WarningState
 from domain.warning_rules import (
     MAX_NOTE,
@@ -65,7 +66,7 @@ def _summary(ctx: Context, _form: Form, answers: dict[str, Any]) -> list[Say]:
 
 
 def _local(ctx: Context, moment: datetime) -> str:
-    return f"{moment.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M}"
+    return timefmt.minute(moment, ctx.settings.zone)
 
 
 def _on_submit(ctx: Context, _form: Form, record: Submission) -> list[Say]:

@@ -24,6 +24,7 @@ from bot.routing.router import Context, Router
 from bot.services import links
 from bot.services.notify import notify
 from config.hardship import hardship_config
+from domain import timefmt
 from domain.enums import Role
 from domain.normalize import ParseError, parse_money
 from handlers.forms import Hooks
@@ -109,7 +110,7 @@ def _alert_staff(ctx: Context, row: HardshipApplication, record: Submission) -> 
         "receipt": row.receipt,
         "title": hardship_form().title,
         "state": _state_name(ctx, row.state),
-        "at": f"{ctx.local_now:%Y-%m-%d %H:%M}",
+        "at": timefmt.minute(ctx.now, ctx.settings.zone),
     }
     text = ctx.render(
         "hardship/staff_alert.j2",
@@ -304,7 +305,7 @@ def _tell_chair(ctx: Context, row: HardshipApplication) -> None:
         "receipt": row.receipt,
         "title": hardship_form().title,
         "state": state,
-        "at": f"{ctx.local_now:%Y-%m-%d %H:%M}",
+        "at": timefmt.minute(ctx.now, ctx.settings.zone),
     }
     text = ctx.render("hardship/chair_update.j2", row=row, state=state)
     key = f"hardship:{row.id}:{row.state}:{ctx.incoming.dedup_key}"

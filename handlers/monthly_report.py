@@ -16,7 +16,7 @@ from bot.routing.message import Kind
 from bot.routing.router import Context, Router
 from bot.services.notify import notify
 from config.reporting import reporting
-from domain import calendar
+from domain import calendar, timefmt
 from domain.enums import RequestState, Role
 from domain.normalize import ParseError, parse_month
 from handlers.forms import Hooks
@@ -175,7 +175,7 @@ def _enterprise_name(ctx: Context, enterprise_id: int) -> str:
 
 
 def _local(ctx: Context) -> str:
-    return ctx.local_now.strftime("%Y-%m-%d %H:%M")
+    return timefmt.minute(ctx.now, ctx.settings.zone)
 
 
 def exemption_submitted(ctx: Context, form: Form, record: Submission) -> list[Say]:

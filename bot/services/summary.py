@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.services import render
 from config.settings import Settings
+from domain import timefmt
 from domain.normalize import Period, parse_decimal, parse_integer, parse_text
 from storage import figures as staff_figures
 from storage import summary_figures
@@ -176,7 +177,7 @@ def build(session: Session, period: Period, settings: Settings, now: datetime) -
         hundred={"enterprises": data["hundred_plus_enterprises"], "funds": data["hundred_plus_funds"]},
         reports_submitted=data["reports_submitted"],
         reports_due=data["reports_due"],
-        generated_at=now.astimezone(settings.zone),
+        generated_at=timefmt.minute(now, settings.zone),
     )
     missing = [labels[key] for key in _used() if shown.get(key) is None]
     return Summary(period, code, markdown + "\n", shown, missing)
