@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from bot.routing.message import Kind
 from bot.routing.router import Context, Router
@@ -19,7 +19,6 @@ from storage.identity import AlreadyBound, Bound, Locked, Refused
 
 router = Router("binding")
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 # The last word of `邀请码 企业名 预警员` picks the role; a chair is what staff ask for most.
 _ROLE_WORDS = {"预警员": Role.WARNER, "预警": Role.WARNER, "主席": Role.CHAIR, "工会主席": Role.CHAIR}
 _BIND = re.compile(r"^绑定\s*(.*)$", re.DOTALL)
@@ -90,9 +89,7 @@ def invite(ctx: Context) -> str:
         )
     enterprise = found[0]
     code = identity.create_invite(ctx.session, role=role, enterprise=enterprise, created_by=ctx.openid, now=ctx.now)
-    return ctx.render(
-        "binding/invite_created.j2", invite=code, enterprise=enterprise, expires=code.expires_at.astimezone(CHINA_TIME)
-    )
+    return ctx.render("binding/invite_created.j2", invite=code, enterprise=enterprise, zone=ctx.settings.zone)
 
 
 @router.route(lambda ctx: ctx.incoming.kind is Kind.TEXT and bool(_DUTY.match(ctx.text)) and ctx.is_staff)

@@ -201,6 +201,7 @@ def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
         links=links_out,
         lost=media.lost(ctx.session, _owner(row)) if staff else 0,
         photos=len(row.photos),
+        zone=ctx.settings.zone,
         yuan=_yuan,
         state_name=lambda state: _state_name(ctx, state),
     )

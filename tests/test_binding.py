@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import typer
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from bot.cli.admin import invite_app, org_app, staff_app
 from bot.routing.router import Dispatcher
 from config.settings import Settings
+from domain import timefmt
 from domain.enums import Role
 from handlers import binding, help
 from storage import identity
@@ -374,6 +376,7 @@ def test_invite_create_prints_a_code_a_user_can_bind_with(bot: Service, db: Data
     assert "warner of 红旗机械厂" in out
     row = invite_row(db, code)
     assert row.expires_at - row.created_at == timedelta(days=7)
+    assert f"expires {timefmt.minute(row.expires_at, ZoneInfo('Asia/Shanghai'))} (Asia/Shanghai)" in out
     assert "“红旗机械厂”的劳动争议预警员" in (bot.wechat.text("cli-user", f"绑定 {code}").content or "")
 
 

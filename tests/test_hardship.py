@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -340,3 +340,12 @@ def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Dat
     assert fetches["m-bill"].status == "sent"
     view = Chat(svc.wechat, "staff-1").say(f"查看 {row.receipt}")
     assert "1 张照片已无法从微信取回" in view and view.count("/files/media/") == 1
+
+
+def test_the_case_log_dates_each_step_on_the_federations_calendar(svc: Service, db: Database, clock: Clock) -> None:
+    clock.now = datetime(2026, 11, 25, 17, 30, tzinfo=UTC)  # 01:30 on 26 November in Ningbo
+    chair = Chat(svc.wechat, "chair-1")
+    file_application(chair)
+    chair.say("确认")
+    [row] = rows(db)
+    assert "2026-11-26 已提交待审核" in Chat(svc.wechat, "staff-1").say(f"查看 {row.receipt}")

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from bot.cli.main import app
 from bot.services import summary as work_summary
 from config.settings import Settings
+from domain import timefmt
 from domain.enums import Role
 from domain.normalize import parse_period
 from storage import figures
@@ -578,7 +579,9 @@ def test_cli_figures_set_then_summary_shows_it(seeded: Database, database_url: s
     assert result.exit_code == 0, result.output
     assert "mutual_aid_retired 2024H1 = 1200人" in result.output
     listed = runner.invoke(app, ["figures", "list", "--period", "2024H1", "--missing"], env=env)
-    assert "mutual_aid_retired\t1200人\tcli" in listed.output
+    with seeded.transaction() as session:
+        [row] = figures.list_figures(session, "2024H1")
+    assert f"mutual_aid_retired\t1200人\tcli\t{timefmt.minute(row.set_at, ZONE)}" in listed.output
     assert "(missing: 新建企业工会数)" in listed.output
     out = tmp_path / "s.md"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "md", "-o", str(out)], env=env)

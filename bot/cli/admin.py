@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from domain import timefmt
 from domain.enums import Role
 from storage import identity, roster
 from storage.db import Database, utcnow
@@ -109,6 +110,9 @@ def invite_create(
     days: Annotated[int, typer.Option(min=1, max=90, help="Days until the code expires.")] = identity.INVITE_DAYS,
 ) -> None:
     """Print a one-time code; the user sends `绑定 CODE` to the account to bind."""
+    from bot.cli.main import settings_or_exit
+
+    zone = settings_or_exit().zone
     credit_code = _credit_code_or_exit(enterprise)
     db = _database()
     try:
@@ -123,7 +127,8 @@ def invite_create(
         db.dispose()
     typer.echo(invite.code)
     typer.echo(
-        f"{role.value} of {found.name} ({credit_code}), single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC"
+        f"{role.value} of {found.name} ({credit_code}), single use, "
+        f"expires {timefmt.minute(invite.expires_at, zone)} ({zone.key})"
     )
 
 

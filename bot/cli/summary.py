@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from bot.services import summary as work_summary
+from domain import timefmt
 from domain.normalize import ParseError, Period, parse_period
 from storage import figures
 from storage.db import utcnow
@@ -27,10 +29,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _period(text: str) -> Period:
-    from bot.cli.main import settings_or_exit
-
-    today = utcnow().astimezone(settings_or_exit().zone).date()
+def _period(text: str, today: date) -> Period:
     try:
         return parse_period(text, today=today)
     except ParseError as error:
@@ -47,11 +46,12 @@ def summary(
     from bot.cli.main import database_or_exit, settings_or_exit
 
     settings = settings_or_exit()
-    chosen = _period(period)
+    now = utcnow()
+    chosen = _period(period, timefmt.local(now, settings.zone).date())
     db = database_or_exit(settings)
     try:
         with db.transaction() as session:
-            made = work_summary.build(session, chosen, settings, utcnow())
+            made = work_summary.build(session, chosen, settings, now)
     finally:
         db.dispose()
     if fmt is Format.md:
@@ -78,16 +78,18 @@ def figures_set(
         known = ", ".join(work_summary.summary_config().staff_figures)
         raise _fail(f"unknown figure {key!r}; known: {known}")
     name, spec = found
-    chosen = _period(period)
+    settings = settings_or_exit()
+    now = utcnow()
+    chosen = _period(period, timefmt.local(now, settings.zone).date())
     try:
         stored = work_summary.parse_staff_value(spec, value)
     except ParseError as error:
         raise _fail(f"{name}: cannot read {value!r} ({error.reason})") from None
     code = figures.period_code(chosen.start, chosen.end)
-    db = database_or_exit(settings_or_exit())
+    db = database_or_exit(settings)
     try:
         with db.transaction() as session:
-            changed = figures.set_figure(session, name, code, stored, spec.unit, by, utcnow())
+            changed = figures.set_figure(session, name, code, stored, spec.unit, by, now)
     finally:
         db.dispose()
     typer.echo(f"{name} {code} = {stored}{spec.unit}" + ("" if changed else " (unchanged)"))
@@ -101,9 +103,10 @@ def figures_list(
     """The staff figures entered, one per line: period, key, value, who and when."""
     from bot.cli.main import database_or_exit, settings_or_exit
 
-    chosen = _period(period) if period else None
+    settings = settings_or_exit()
+    chosen = _period(period, timefmt.local(utcnow(), settings.zone).date()) if period else None
     code = figures.period_code(chosen.start, chosen.end) if chosen else None
-    db = database_or_exit(settings_or_exit())
+    db = database_or_exit(settings)
     try:
         with db.transaction() as session:
             rows = figures.list_figures(session, code)
@@ -111,6 +114,8 @@ def figures_list(
     finally:
         db.dispose()
     for row in rows:
-        typer.echo(f"{row.period}\t{row.key}\t{row.value}{row.unit}\t{row.set_by}\t{row.set_at:%Y-%m-%d %H:%M}")
+        typer.echo(
+            f"{row.period}\t{row.key}\t{row.value}{row.unit}\t{row.set_by}\t{timefmt.minute(row.set_at, settings.zone)}"
+        )
     for key, spec in absent:
         typer.echo(f"{code}\t{key}\t(missing: {spec.label})")

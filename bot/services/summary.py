@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel
@@ -223,9 +224,9 @@ def docx_text(path: Path) -> str:
     return "\n".join(paragraph.text for paragraph in docx.Document(str(path)).paragraphs)
 
 
-def write_documents(summary: Summary, folder: Path, now: datetime) -> dict[str, Path]:
-    """Both formats side by side under `folder`, named by period and time so older links keep their file."""
-    stem = f"work-summary-{summary.code}-{now:%Y%m%d%H%M%S}"
+def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInfo) -> dict[str, Path]:
+    """Both formats side by side under `folder`, named by period and local time so older links keep their file."""
+    stem = f"work-summary-{summary.code}-{timefmt.stamp(now, zone)}"
     folder.mkdir(parents=True, exist_ok=True)
     md_path = folder / f"{stem}.md"
     md_path.write_text(summary.markdown, encoding="utf-8")
