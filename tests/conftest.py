@@ -14,10 +14,10 @@ from sqlmodel import select
 
 from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Enterprise, Member
-from tests.harness import Clock, Service, running_service
+from tests.harness import NOW, Clock, Service, running_service
 
 PG_URL = os.environ.get("UNIONBOT_TEST_DATABASE_URL")
 TOKEN = "test-token"
@@ -119,8 +119,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
-    with running_service(settings) as running:
+def service(settings: Settings, clock: Clock) -> Iterator[Service]:
+    with running_service(settings, clock=clock) as running:
         yield running
 
 
@@ -129,7 +129,7 @@ CREDIT_CODES = ("91330201MA2AB1CD04", "91330206MA2GQ0XX1D", "91330203MA2H4LR456"
 
 def enroll(db: Database, openid: str, role: str = "chair", enterprise: str | None = "宁波示例纺织有限公司") -> Member:
     """A bound user, made directly in the database (binding itself is tested through the chat)."""
-    now = utcnow()
+    now = NOW
     with db.transaction() as session:
         company = None
         if enterprise and role in ("chair", "warner"):

@@ -21,7 +21,7 @@ from bot.dialog.forms import FORMS_DIR, FormError, parse_form
 from config.settings import Settings
 from domain.enums import HardshipState
 from storage import crypto
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.hardship import add_working_days
 from storage.models import AuditLog, CaseEvent, Draft, HardshipApplication, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll, make_settings
@@ -141,7 +141,6 @@ def test_a_chair_files_for_a_worker_with_household_photos_and_consent(
 def test_photos_are_fetched_through_the_outbox_stored_encrypted_and_linked_for_staff(
     svc: Service, db: Database, settings: Settings, clock: Clock
 ) -> None:
-    clock.now = utcnow()  # the download route checks links against the real clock
     chair = Chat(svc.wechat, "chair-1")
     file_application(chair)
     chair.say("确认")
@@ -327,8 +326,7 @@ def test_a_stopping_field_is_checked_when_the_form_loads(position: int, stop_if:
     assert message in str(raised.value)
 
 
-def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Database, clock: Clock) -> None:
-    clock.now = utcnow()
+def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Database) -> None:
     chair = Chat(svc.wechat, "chair-1")
     file_application(chair, photos=("expired-sign", "m-bill"))
     chair.say("确认")

@@ -27,7 +27,7 @@ from bot.routing.router import Context, Dispatcher
 from bot.services.render import render
 from config.settings import Settings
 from storage import crypto, outbox
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import InboundMessage, ReplyMode, WechatUser
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class Inbox:
         db: Database,
         dispatcher: Dispatcher,
         settings: Settings,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
         on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db

@@ -22,7 +22,7 @@ from bot.services import digest
 from bot.services.reminder_job import calendar_for, plan_and_queue
 from config.reminders import reminders_config
 from config.settings import Settings
-from storage.db import Database, utcnow
+from storage.db import Database
 
 log = logging.getLogger("unionbot.scheduler")
 
@@ -97,7 +97,7 @@ def monthly_digest(db: Database, settings: Settings, now: datetime) -> int:
 class Scheduler:
     """A BackgroundScheduler ticking every `scheduler_interval_seconds`; the first tick runs at start (catch-up)."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._settings = settings
         self._clock = clock
