@@ -20,7 +20,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -147,11 +147,13 @@ def summarize(
 
 
 class Target:
-    """The endpoint under load, and how to speak to it (token, AppID, AES key for safe mode)."""
+    """The endpoint under load, and how to speak to it (token, AppID, AES key for safe mode, the service's clock)."""
 
-    def __init__(self, url: str, token: str, appid: str, aes_key: str | None = None) -> None:
+    def __init__(
+        self, url: str, token: str, appid: str, aes_key: str | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.url = url
-        self.signer = Signer(token, appid, aes_key)
+        self.signer = Signer(token, appid, aes_key, clock)
 
     def reply_text(self, body: str) -> str | None:
         """The text of a passive reply; None when the endpoint answered `success` (nothing in time)."""

@@ -219,9 +219,8 @@ def reminders(
         return run
     run.plan_seconds = time.perf_counter() - began
     fake.state.reset()
-    api = WechatApi(
-        fake.url, settings.wechat_appid, settings.wechat_secret, DatabaseTokenCache(db, settings.wechat_appid)
-    )
+    tokens = DatabaseTokenCache(db, settings.wechat_appid, lambda: moment)
+    api = WechatApi(fake.url, settings.wechat_appid, settings.wechat_secret, tokens)
     worker = OutboxWorker(db, api, max_attempts=settings.outbox_max_attempts, clock=lambda: moment)
     began = time.perf_counter()
     deadline = began + deliver_for

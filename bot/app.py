@@ -55,21 +55,21 @@ class Services:
     outbox: OutboxWorker
     crypto: Crypto | None
     wake_outbox: asyncio.Event
+    clock: Callable[[], datetime]  # the one "now" of this process: requests, the outbox, the scheduler
 
 
-def token_cache(settings: Settings, db: Database) -> TokenCache:
+def token_cache(settings: Settings, db: Database, clock: Callable[[], datetime]) -> TokenCache:
     if settings.redis_url:
         import redis
 
         return RedisTokenCache(redis.Redis.from_url(settings.redis_url), settings.wechat_appid)
-    return DatabaseTokenCache(db, settings.wechat_appid)
+    return DatabaseTokenCache(db, settings.wechat_appid, clock)
 
 
-def build_services(
-    settings: Settings, dispatcher: Dispatcher | None = None, clock: Callable[[], datetime] = utcnow
-) -> Services:
+def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Callable[[], datetime]) -> Services:
     db = Database(settings.database_url)
-    api = WechatApi(settings.wechat_api_base, settings.wechat_appid, settings.wechat_secret, token_cache(settings, db))
+    tokens = token_cache(settings, db, clock)
+    api = WechatApi(settings.wechat_api_base, settings.wechat_appid, settings.wechat_secret, tokens)
     wake = asyncio.Event()
     aes_key = settings.wechat_aes_key
     crypto = Crypto(settings.wechat_token, aes_key, settings.wechat_appid) if aes_key else None
@@ -82,6 +82,7 @@ def build_services(
         outbox=OutboxWorker(db, api, max_attempts=settings.outbox_max_attempts, clock=clock, vault=vault),
         crypto=crypto,
         wake_outbox=wake,
+        clock=clock,
     )
 
 
@@ -115,7 +116,7 @@ def create_app(
         worker = asyncio.create_task(_deliver_outbox(services)) if services.settings.outbox_run_in_service else None
         scheduler = None
         if services.settings.scheduler_run_in_service:
-            scheduler = Scheduler(services.db, services.settings, clock, chores=[desk.sweep_expired])
+            scheduler = Scheduler(services.db, services.settings, services.clock, chores=[desk.sweep_expired])
             scheduler.start()
         try:
             yield
@@ -147,7 +148,8 @@ def create_app(
     @app.post("/wechat")
     async def receive(request: Request, signed: Signed, encrypt_type: str = "raw", msg_signature: str = "") -> Response:
         timestamp, nonce = signed
-        check_fresh(timestamp, services.settings.replay_window_seconds)
+        now = services.clock()
+        check_fresh(timestamp, services.settings.replay_window_seconds, now.timestamp())
         body = await _read_capped(request, services.settings.max_body_bytes)
         encrypted = encrypt_type.lower() == "aes"
         if encrypted:
@@ -162,7 +164,7 @@ def create_app(
         reply = await services.inbox.deliver(incoming)
         if reply is None:
             return PlainTextResponse("success")
-        out = text_reply_xml(incoming.openid, incoming.account, reply)
+        out = text_reply_xml(incoming.openid, incoming.account, reply, int(now.timestamp()))
         if encrypted and services.crypto is not None:
             out = services.crypto.encrypt(out, nonce, timestamp)
         return Response(out, media_type="application/xml")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from domain.commands import Command
 from domain.enums import Role
@@ -17,7 +17,6 @@ from handlers.context import Context
 from storage import identity, roster
 from storage.identity import AlreadyBound, Bound, Locked, Refused
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 # The last word of `邀请码 企业名 预警员` picks the role; a chair is what staff ask for most.
 _ROLE_WORDS = {"预警员": Role.WARNER, "预警": Role.WARNER, "主席": Role.CHAIR, "工会主席": Role.CHAIR}
 BIND_WORDS = ("绑定",)
@@ -80,9 +79,7 @@ def invite(ctx: Context, command: Command) -> str:
         )
     enterprise = found[0]
     code = identity.create_invite(ctx.session, role=role, enterprise=enterprise, created_by=ctx.openid, now=ctx.now)
-    return ctx.render(
-        "binding/invite_created.j2", invite=code, enterprise=enterprise, expires=code.expires_at.astimezone(CHINA_TIME)
-    )
+    return ctx.render("binding/invite_created.j2", invite=code, enterprise=enterprise, zone=ctx.settings.zone)
 
 
 def duty_switch(_ctx: Context, command: Command) -> str | None:

@@ -16,7 +16,7 @@ from bot.dialog.forms import Form
 from bot.services import links
 from bot.services.notify import notify
 from config.warning_levels import Assessment, assess, level_rules
-from domain import commands
+from domain import commands, timefmt
 from domain.enums import Role, WarningLevel, WarningState
 from domain.warning_rules import MAX_NOTE, MEDIATION_DAYS, Command, Verb, mediation_day, parse_level, read_command
 from domain.workflows import Actor, Audience, NotAllowed, decide
@@ -52,7 +52,7 @@ def _summary(ctx: Context, _form: Form, answers: dict[str, Any]) -> list[Say]:
 
 
 def _local(ctx: Context, moment: datetime) -> str:
-    return f"{moment.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M}"
+    return timefmt.minute(moment, ctx.settings.zone)
 
 
 def _on_submit(ctx: Context, _form: Form, filed: Filed) -> list[Say]:

@@ -22,6 +22,7 @@ from bot.dialog.forms import Form, shipped_forms
 from bot.services import links
 from bot.services.notify import notify
 from config.hardship import hardship_config
+from domain import timefmt
 from domain.commands import Command
 from domain.enums import Role
 from domain.normalize import ParseError, parse_money
@@ -109,7 +110,7 @@ def _alert_staff(ctx: Context, row: HardshipApplication, record: Submission) -> 
         "receipt": row.receipt,
         "title": hardship_form().title,
         "state": _state_name(ctx, row.state),
-        "at": f"{ctx.local_now:%Y-%m-%d %H:%M}",
+        "at": timefmt.minute(ctx.now, ctx.settings.zone),
     }
     text = ctx.render(
         "hardship/staff_alert.j2",
@@ -205,6 +206,7 @@ def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
         links=links_out,
         lost=media.lost(ctx.session, _owner(row)) if staff else 0,
         photos=len(row.photos),
+        zone=ctx.settings.zone,
         yuan=_yuan,
         state_name=lambda state: _state_name(ctx, state),
     )
@@ -285,7 +287,7 @@ def _tell_chair(ctx: Context, row: HardshipApplication) -> None:
         "receipt": row.receipt,
         "title": hardship_form().title,
         "state": state,
-        "at": f"{ctx.local_now:%Y-%m-%d %H:%M}",
+        "at": timefmt.minute(ctx.now, ctx.settings.zone),
     }
     text = ctx.render("hardship/chair_update.j2", row=row, state=state)
     key = f"hardship:{row.id}:{row.state}:{ctx.incoming.dedup_key}"

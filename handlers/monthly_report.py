@@ -17,6 +17,7 @@ from bot.dialog.engine import Say
 from bot.dialog.forms import Form, shipped_forms
 from bot.services.notify import notify
 from config.reporting import reporting
+from domain import timefmt
 from domain.commands import Command, command_text
 from domain.enums import Role
 from domain.normalize import ParseError, parse_month
@@ -167,7 +168,7 @@ def _enterprise_name(ctx: Context, enterprise_id: int) -> str:
 
 
 def _local(ctx: Context) -> str:
-    return ctx.local_now.strftime("%Y-%m-%d %H:%M")
+    return timefmt.minute(ctx.now, ctx.settings.zone)
 
 
 def exemption_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:

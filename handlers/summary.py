@@ -26,7 +26,7 @@ def make_summary(ctx: Context, command: Command) -> str:
         return _bad_input(ctx, error, "summary/summary_usage.j2")
     made = work_summary.build(ctx.session, period, ctx.settings, ctx.now)
     folder = ctx.settings.files_dir / work_summary.DOCUMENTS
-    paths = work_summary.write_documents(made, folder, ctx.now)
+    paths = work_summary.write_documents(made, folder, ctx.now, ctx.settings.zone)
     urls = {
         kind: links.signed_url(ctx.settings, f"{work_summary.DOCUMENTS}/{path.name}", ctx.now)
         for kind, path in paths.items()

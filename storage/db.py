@@ -20,7 +20,11 @@ class DatabaseUnreachable(Exception):
 
 
 def utcnow() -> datetime:
-    """Aware UTC, which is what the `UTCDateTime` columns store and return on both databases."""
+    """The wall clock as aware UTC (what the `UTCDateTime` columns store and return on both databases).
+
+    Only the edges read it: `create_app`'s default clock and each CLI command once at its start. Everything
+    below is handed `now` or the service's clock, so tests can set the time.
+    """
     return datetime.now(UTC)
 
 

@@ -4,26 +4,56 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import create_engine, make_url, text
 from sqlmodel import select
 
 from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Enterprise, Member
-from tests.harness import Clock, Service, running_service
+from tests.harness import NOW, Clock, Service, running_service
 
 PG_URL = os.environ.get("UNIONBOT_TEST_DATABASE_URL")
 TOKEN = "test-token"
 APPID = "wx1234567890abcdef"
 SECRET = "test-secret"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+REPOSITORY = Path(__file__).resolve().parents[1]
+# What git, Python and the linters keep in the working tree; everything else there is the project's.
+NOT_THE_TESTS = frozenset({".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", "unionbot.egg-info"})
+
+# Hypothesis keeps its example database and caches in .hypothesis/ under the working directory. Tests write
+# nothing inside the repository: its caches go to a temporary directory removed at exit, and no examples are kept.
+_HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="unionbot-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
+hypothesis_settings.register_profile("unionbot", database=None)
+hypothesis_settings.load_profile("unionbot")
+
+
+def _repository_entries() -> set[Path]:
+    found: set[Path] = set()
+    for folder, subfolders, names in os.walk(REPOSITORY):
+        subfolders[:] = [name for name in subfolders if name not in NOT_THE_TESTS]
+        found.update(Path(folder, name).relative_to(REPOSITORY) for name in [*subfolders, *names])
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_left_alone() -> Iterator[None]:
+    """Tests write under tmp_path only: a file or folder a session leaves in the repository fails it."""
+    before = _repository_entries()
+    yield
+    left = sorted(str(path) for path in _repository_entries() - before)
+    assert not left, f"the tests wrote into the repository: {', '.join(left[:10])}"
 
 
 @pytest.fixture(scope="session")
@@ -109,8 +139,8 @@ def make_settings(database_url: str, api_base: str, **overrides: object) -> Sett
 
 
 @pytest.fixture
-def settings(database_url: str, fake: FakeWechatServer) -> Settings:
-    return make_settings(database_url, fake.url)
+def settings(database_url: str, fake: FakeWechatServer, tmp_path: Path) -> Settings:
+    return make_settings(database_url, fake.url, files_dir=tmp_path / "files")
 
 
 @pytest.fixture
@@ -119,8 +149,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Service]:
-    with running_service(settings) as running:
+def service(settings: Settings, clock: Clock) -> Iterator[Service]:
+    with running_service(settings, clock=clock) as running:
         yield running
 
 
@@ -129,7 +159,7 @@ CREDIT_CODES = ("91330201MA2AB1CD04", "91330206MA2GQ0XX1D", "91330203MA2H4LR456"
 
 def enroll(db: Database, openid: str, role: str = "chair", enterprise: str | None = "宁波示例纺织有限公司") -> Member:
     """A bound user, made directly in the database (binding itself is tested through the chat)."""
-    now = utcnow()
+    now = NOW
     with db.transaction() as session:
         company = None
         if enterprise and role in ("chair", "warner"):

@@ -15,7 +15,6 @@ from bot.app import Services, create_app
 from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
-from storage.db import utcnow
 
 ACCOUNT = "gh_unionbot"
 # The tests' "today": Wednesday 2026-11-25, 10:00 in Ningbo (October's reports are being collected).
@@ -103,10 +102,14 @@ class Service:
 def running_service(
     settings: Settings,
     dispatcher: Dispatcher | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> Iterator[Service]:
-    app = create_app(settings, dispatcher=dispatcher, clock=clock)
-    signer = Signer(settings.wechat_token, settings.wechat_appid, settings.wechat_aes_key)
+    """The service on `clock` (a `Clock` at NOW unless given); WeChat's side signs its requests on the same clock."""
+    now = clock or Clock()
+    app = create_app(settings, dispatcher=dispatcher, clock=now)
+    signer = Signer(
+        settings.wechat_token, settings.wechat_appid, settings.wechat_aes_key, clock=lambda: now().timestamp()
+    )
     with TestClient(app) as client:
         yield Service(client, app.state.services, WechatSide(client, signer))
 

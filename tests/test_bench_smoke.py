@@ -4,7 +4,6 @@ as a retry storm, in-process (the real `make bench` is never part of the tests).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -20,15 +19,18 @@ from config.settings import Settings
 from storage.db import Database
 from storage.models import InboundMessage, Submission
 from tests.conftest import APPID, TOKEN
+from tests.harness import Clock
 
 
-def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(settings: Settings, db: Database) -> None:
+def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(
+    settings: Settings, db: Database, clock: Clock
+) -> None:
     chairs = openids(4, "smoke-")
     seed_users(db, chairs)
-    form_id, script, _ = preferred_walk(db, settings, chairs[0], datetime.now(UTC))
+    form_id, script, _ = preferred_walk(db, settings, chairs[0], clock())
     assert script[0].expect and script[-1].expect == "回执号"
-    transport = httpx.ASGITransport(app=create_app(settings))
-    target = Target("http://unionbot.test/wechat", TOKEN, APPID)
+    transport = httpx.ASGITransport(app=create_app(settings, clock=clock))
+    target = Target("http://unionbot.test/wechat", TOKEN, APPID, clock=lambda: clock().timestamp())
 
     report = asyncio.run(closed_loop(target, Pool(chairs[:2], script), 2, 0.5, transport=transport))
     assert report.sent > 0 and report.errors == 0, report.error_samples

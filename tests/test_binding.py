@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import typer
@@ -19,13 +20,14 @@ from bot.cli.admin import invite_app, org_app, staff_app
 from bot.routing import routes
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
+from domain import timefmt
 from domain.enums import Role
 from handlers import help
 from storage import identity
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.identity import CODE_ALPHABET, Bound, Refused
 from storage.models import BindFailure, Enterprise, InviteCode, Member
-from tests.harness import Clock, Service, running_service
+from tests.harness import NOW, Clock, Service, running_service
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -43,11 +45,6 @@ CODE = re.compile(r"绑定 ([A-Z0-9]{8})")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(utcnow())
-
-
-@pytest.fixture
 def bot(settings: Settings, clock: Clock) -> Iterator[Service]:
     dispatcher = Dispatcher([*routes.BINDING, *routes.HELP], fallback=help.help_text)
     with running_service(settings, dispatcher=dispatcher, clock=clock) as running:
@@ -56,9 +53,7 @@ def bot(settings: Settings, clock: Clock) -> Iterator[Service]:
 
 def add_enterprise(db: Database, name: str, code: str, community: str = "") -> int:
     with db.transaction() as session:
-        enterprise = Enterprise(
-            credit_code=code, name=name, community=community, created_at=utcnow(), updated_at=utcnow()
-        )
+        enterprise = Enterprise(credit_code=code, name=name, community=community, created_at=NOW, updated_at=NOW)
         session.add(enterprise)
         session.flush()
         assert enterprise.id is not None
@@ -285,7 +280,7 @@ def test_two_users_racing_for_one_code_bind_only_one(db: Database, clock: Clock,
 @pytest.fixture
 def staff(db: Database) -> str:
     with db.transaction() as session:
-        identity.add_staff(session, "staff-1", name="王芳", admin=False, now=utcnow())
+        identity.add_staff(session, "staff-1", name="王芳", admin=False, now=NOW)
     return "staff-1"
 
 
@@ -366,7 +361,9 @@ def run(database_url: str, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_invite_create_prints_a_code_a_user_can_bind_with(bot: Service, db: Database, database_url: str) -> None:
+def test_invite_create_prints_a_code_a_user_can_bind_with(
+    bot: Service, db: Database, database_url: str, clock: Clock
+) -> None:
     add_enterprise(db, "红旗机械厂", HONGQI)
     status, out, _ = run(database_url, "invite", "create", "--enterprise", HONGQI.lower(), "--role", "warner")
     assert status == 0, out
@@ -375,6 +372,8 @@ def test_invite_create_prints_a_code_a_user_can_bind_with(bot: Service, db: Data
     assert "warner of 红旗机械厂" in out
     row = invite_row(db, code)
     assert row.expires_at - row.created_at == timedelta(days=7)
+    assert f"expires {timefmt.minute(row.expires_at, ZoneInfo('Asia/Shanghai'))} (Asia/Shanghai)" in out
+    clock.now = row.created_at  # the CLI made the code on the wall clock; the user binds at that moment
     assert "“红旗机械厂”的劳动争议预警员" in (bot.wechat.text("cli-user", f"绑定 {code}").content or "")
 
 

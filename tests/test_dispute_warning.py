@@ -14,7 +14,7 @@ from bot.devtools.fake_wechat import TEMPLATE_SEND_PATH, FakeWechatServer
 from config.settings import Settings
 from config.warning_levels import assess, level_rules
 from storage import warnings
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import CaseEvent, DisputeWarning, Member, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll
 from tests.harness import NOW, Chat, Clock, Service, running_service
@@ -332,7 +332,6 @@ def test_only_staff_move_cases_and_only_the_own_enterprise_sees_them(
 def test_photos_are_fetched_into_encrypted_files_and_linked_for_staff_only(
     svc: Service, warner: Chat, staff: Chat, db: Database, clock: Clock, settings: Settings
 ) -> None:
-    clock.now = utcnow()  # the download route checks links against the real clock
     file_until_summary(warner)
     warner.dialogue([("修改 10", "现场照片"), ("跳过", "请核对")])
     warner.dialogue([("修改 10", "现场照片")])

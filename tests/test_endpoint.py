@@ -17,7 +17,7 @@ from handlers.context import Context
 from storage.db import Database
 from storage.models import InboundMessage, WechatUser
 from tests.conftest import AES_KEY, TOKEN, enroll, make_settings
-from tests.harness import Service, running_service
+from tests.harness import Clock, Service, running_service
 
 
 class Recorder:
@@ -75,8 +75,8 @@ def test_every_post_checks_the_signature(service: Service) -> None:
 
 
 @pytest.mark.parametrize("age", [-400, 400, 3600])
-def test_stale_or_future_timestamps_are_rejected_as_replays(service: Service, age: int) -> None:
-    response = service.wechat.post(text_xml("u", "hi", new_msg_id()), timestamp=int(time.time()) - age)
+def test_stale_or_future_timestamps_are_rejected_as_replays(service: Service, clock: Clock, age: int) -> None:
+    response = service.wechat.post(text_xml("u", "hi", new_msg_id()), timestamp=int(clock().timestamp()) - age)
     assert response.status_code == 403
 
 
@@ -84,7 +84,8 @@ def test_replay_window_is_configurable(database_url: str, fake_url: str) -> None
     settings = make_settings(database_url, fake_url, replay_window_seconds=7200)
     with running_service(settings) as svc:
         reply = svc.wechat.text("u", "hi")
-        old = svc.wechat.post(text_xml("u", "hi", new_msg_id()), timestamp=int(time.time()) - 3600)
+        an_hour_ago = int(svc.services.clock().timestamp()) - 3600
+        old = svc.wechat.post(text_xml("u", "hi", new_msg_id()), timestamp=an_hour_ago)
     assert reply.content and old.status_code == 200
 
 
@@ -147,8 +148,8 @@ def test_safe_mode_round_trip_through_the_signer(safe_settings: Settings) -> Non
 
 
 def test_safe_mode_rejects_undecryptable_body_and_wrong_appid(safe_settings: Settings) -> None:
-    other_app = Signer(TOKEN, "wxffffffffffffffff", AES_KEY)
     with running_service(safe_settings) as svc:
+        other_app = Signer(TOKEN, "wxffffffffffffffff", AES_KEY, clock=svc.wechat.signer.clock)
         params, body = other_app.sign(text_xml("u", "hi", new_msg_id()))
         wrong_appid = svc.wechat.post(body, params=params, sign=False)
         garbage = body.replace(b"<Encrypt><![CDATA[", b"<Encrypt><![CDATA[AAAA")
@@ -170,7 +171,8 @@ def _msg_signature(params: dict[str, str], envelope: bytes) -> str:
 
 
 def test_encrypted_delivery_without_a_configured_key_is_rejected(service: Service) -> None:
-    params, body = Signer(TOKEN, "wx1234567890abcdef", AES_KEY).sign(text_xml("u", "hi", new_msg_id()))
+    safe_mode = Signer(TOKEN, "wx1234567890abcdef", AES_KEY, clock=service.wechat.signer.clock)
+    params, body = safe_mode.sign(text_xml("u", "hi", new_msg_id()))
     assert service.wechat.post(body, params=params, sign=False).status_code == 400
 
 

@@ -19,6 +19,7 @@ from storage.identity import add_staff
 from storage.models import AuditLog
 from tests import staff_factories as f
 from tests.conftest import make_settings
+from tests.harness import NOW
 
 runner = CliRunner()
 JUNE = datetime(2024, 6, 10, 2, tzinfo=UTC)
@@ -46,8 +47,8 @@ def seeded(db: Database, settings: Settings) -> None:
         f.report(s, b, "2024-07", employees=51, members=41)
         f.warning(s, a, JUNE, state="mediating", category="工资", workers=8, amount="12000.50")
         f.application(s, b, JUNE, data_key=settings.data_key, id_number=ID_NUMBER, worker_name="赵六")
-        add_staff(s, "admin-1", name="管理员", admin=True, now=utcnow())
-        add_staff(s, "staff-1", name="干事", admin=False, now=utcnow())
+        add_staff(s, "admin-1", name="管理员", admin=True, now=NOW)
+        add_staff(s, "staff-1", name="干事", admin=False, now=NOW)
 
 
 def _audits(db: Database) -> list[AuditLog]:
@@ -132,6 +133,7 @@ def test_an_unreadable_period_is_refused(tmp_path: Path, env: dict[str, str], db
 def test_default_period_is_the_reporting_month(tmp_path: Path, env: dict[str, str]) -> None:
     result = runner.invoke(app, ["export", "reports", "-o", str(tmp_path / "r.xlsx")], env=env)
     assert result.exit_code == 0, result.output
+    # The CLI reads the wall clock at its start (it has no clock to hand in), and so does this expectation.
     today = utcnow().astimezone(make_settings("sqlite://", "http://x").zone).date()
     previous = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
     assert f"0 rows ({previous.year}年{previous.month}月)" in result.output

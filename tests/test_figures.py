@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from bot.services import summary as work_summary
 from domain.normalize import ParseError, parse_period
 from storage import figures
-from storage.db import Database, utcnow
+from storage.db import Database
+from tests.harness import NOW
 
 TODAY = date(2030, 1, 1)
 
@@ -80,7 +81,7 @@ def test_a_key_is_found_by_name_or_label() -> None:
 
 
 def test_setting_a_figure_again_replaces_it(db: Database) -> None:
-    now = utcnow()
+    now = NOW
     with db.transaction() as session:
         assert figures.set_figure(session, "new_unions", "2024H1", "7", "家", "a", now)
         assert not figures.set_figure(session, "new_unions", "2024H1", "7", "家", "a", now)

@@ -16,9 +16,8 @@ from bot.devtools.fake_wechat import FakeWechatServer, png_for
 from bot.services import links
 from config.settings import Settings
 from storage import crypto
-from storage.db import utcnow
 from tests.conftest import make_settings
-from tests.harness import running_service
+from tests.harness import NOW, Clock, running_service
 
 PHOTO = "media/hardship-1/abc.png.enc"
 
@@ -29,14 +28,15 @@ def settings(database_url: str, fake: FakeWechatServer, tmp_path: Path) -> Setti
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    """The service's clock stands at NOW, so links below are signed at NOW."""
     photo = settings.files_dir / PHOTO
     photo.parent.mkdir(parents=True)
     photo.write_bytes(crypto.encrypt_bytes(settings.data_key, png_for("m-1")))
     (settings.files_dir / "exports").mkdir()
     (settings.files_dir / "exports" / "report.csv").write_text("企业,人数\n", encoding="utf-8")
     (settings.files_dir.parent / "secret.txt").write_text("not for download", encoding="utf-8")
-    with running_service(settings) as running:
+    with running_service(settings, clock=clock) as running:
         yield running.client
 
 
@@ -46,7 +46,7 @@ def relative(url: str) -> str:
 
 
 def test_a_signed_link_serves_the_photo_decrypted(client: TestClient, settings: Settings) -> None:
-    response = client.get(relative(links.signed_url(settings, PHOTO, utcnow())))
+    response = client.get(relative(links.signed_url(settings, PHOTO, NOW)))
     assert response.status_code == 200
     assert response.content == png_for("m-1")
     assert response.headers["content-type"] == "image/png"
@@ -54,19 +54,19 @@ def test_a_signed_link_serves_the_photo_decrypted(client: TestClient, settings: 
 
 
 def test_a_plain_file_is_served_as_it_is(client: TestClient, settings: Settings) -> None:
-    response = client.get(relative(links.signed_url(settings, "exports/report.csv", utcnow())))
+    response = client.get(relative(links.signed_url(settings, "exports/report.csv", NOW)))
     assert response.status_code == 200 and response.content.decode() == "企业,人数\n"
 
 
 def test_an_expired_link_is_refused(client: TestClient, settings: Settings) -> None:
-    issued = utcnow() - timedelta(minutes=settings.link_ttl_minutes + 1)
+    issued = NOW - timedelta(minutes=settings.link_ttl_minutes + 1)
     response = client.get(relative(links.signed_url(settings, PHOTO, issued)))
     assert response.status_code == 403 and b"PNG" not in response.content
 
 
 @pytest.mark.parametrize("tamper", ["signature", "expiry", "path"])
 def test_a_tampered_link_is_refused(client: TestClient, settings: Settings, tamper: str) -> None:
-    url = relative(links.signed_url(settings, PHOTO, utcnow()))
+    url = relative(links.signed_url(settings, PHOTO, NOW))
     path, query = url.split("?")
     params = dict(item.split("=") for item in query.split("&"))
     if tamper == "signature":
@@ -85,7 +85,7 @@ def test_a_link_cannot_leave_the_files_folder(client: TestClient, settings: Sett
         ("%2e%2e/secret.txt", "../secret.txt"),
         ("media/%2E%2E/%2e%2e/secret.txt", "media/../../secret.txt"),
     ):
-        query = urlsplit(links.signed_url(settings, arrives, utcnow())).query
+        query = urlsplit(links.signed_url(settings, arrives, NOW)).query
         response = client.get(f"/files/{sent}?{query}")
         assert response.status_code == 404, sent
         assert b"not for download" not in response.content
@@ -94,5 +94,5 @@ def test_a_link_cannot_leave_the_files_folder(client: TestClient, settings: Sett
 
 
 def test_a_missing_file_is_not_found(client: TestClient, settings: Settings) -> None:
-    response = client.get(relative(links.signed_url(settings, "media/hardship-1/none.png.enc", utcnow())))
+    response = client.get(relative(links.signed_url(settings, "media/hardship-1/none.png.enc", NOW)))
     assert response.status_code == 404

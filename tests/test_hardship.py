@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ from config.settings import Settings
 from domain.enums import HardshipState
 from domain.workflows.hardship import add_working_days
 from storage import crypto
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import AuditLog, CaseEvent, Draft, HardshipApplication, OutboxMessage, StoredFile, Submission
 from tests.conftest import enroll, make_settings
 from tests.harness import NOW, Chat, Clock, Service, running_service
@@ -141,7 +141,6 @@ def test_a_chair_files_for_a_worker_with_household_photos_and_consent(
 def test_photos_are_fetched_through_the_outbox_stored_encrypted_and_linked_for_staff(
     svc: Service, db: Database, settings: Settings, clock: Clock
 ) -> None:
-    clock.now = utcnow()  # the download route checks links against the real clock
     chair = Chat(svc.wechat, "chair-1")
     file_application(chair)
     chair.say("确认")
@@ -328,8 +327,7 @@ def test_a_stopping_field_is_checked_when_the_form_loads(position: int, stop_if:
     assert message in str(raised.value)
 
 
-def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Database, clock: Clock) -> None:
-    clock.now = utcnow()
+def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Database) -> None:
     chair = Chat(svc.wechat, "chair-1")
     file_application(chair, photos=("expired-sign", "m-bill"))
     chair.say("确认")
@@ -341,3 +339,12 @@ def test_a_photo_wechat_no_longer_has_is_reported_to_staff(svc: Service, db: Dat
     assert fetches["m-bill"].status == "sent"
     view = Chat(svc.wechat, "staff-1").say(f"查看 {row.receipt}")
     assert "1 张照片已无法从微信取回" in view and view.count("/files/media/") == 1
+
+
+def test_the_case_log_dates_each_step_on_the_federations_calendar(svc: Service, db: Database, clock: Clock) -> None:
+    clock.now = datetime(2026, 11, 25, 17, 30, tzinfo=UTC)  # 01:30 on 26 November in Ningbo
+    chair = Chat(svc.wechat, "chair-1")
+    file_application(chair)
+    chair.say("确认")
+    [row] = rows(db)
+    assert "2026-11-26 已提交待审核" in Chat(svc.wechat, "staff-1").say(f"查看 {row.receipt}")

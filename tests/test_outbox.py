@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,35 +17,18 @@ from bot.channel.tokens import DatabaseTokenCache
 from bot.channel.wechat_api import WechatApi
 from bot.cli.main import app as cli_app
 from bot.devtools.fake_wechat import CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, FakeWechatServer
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import AccessToken, OutboxKind, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue_template, enqueue_text
 from tests.conftest import APPID, SECRET
+from tests.harness import Clock
 
 ALICE = "o-alice"
 BOB = "o-bob"
 UNREACHABLE = "http://127.0.0.1:9"
 
 
-class Clock:
-    """The worker's notion of now, moved by hand so backoff is tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 MakeWorker = Callable[..., OutboxWorker]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -57,7 +40,7 @@ def make_worker(db: Database, fake: FakeWechatServer, clock: Clock) -> Iterator[
         *, database: Database | None = None, base_url: str | None = None, max_attempts: int = 3, batch: int = 50
     ) -> OutboxWorker:
         database = database or db
-        api = WechatApi(base_url or fake.url, APPID, SECRET, DatabaseTokenCache(database, APPID), timeout=2.0)
+        api = WechatApi(base_url or fake.url, APPID, SECRET, DatabaseTokenCache(database, APPID, clock), timeout=2.0)
         apis.append(api)
         return OutboxWorker(database, api, max_attempts=max_attempts, batch=batch, clock=clock)
 
@@ -138,7 +121,7 @@ def test_text_is_delivered_to_its_openid_and_marked_sent(
 ) -> None:
     add_text(db, clock, "reply:a", ALICE, "您好，张三：会员卡已补办 ✓")
     add_text(db, clock, "reply:b", BOB, "second user")
-    clock.advance(5)
+    clock.advance(seconds=5)
 
     assert worker.drain() == 2
 
@@ -252,7 +235,7 @@ def test_rate_limit_backs_off_then_sends(
     assert fake.state.sent() == []
     assert worker.run_once() == 0  # not due yet: no busy retry against a rate limit
 
-    clock.advance((row.next_attempt_at - clock.now).total_seconds() + 1)
+    clock.advance(seconds=(row.next_attempt_at - clock.now).total_seconds() + 1)
     assert worker.drain() == 1
 
     row = only_row(db)
@@ -269,7 +252,7 @@ def test_rate_limit_that_never_lifts_fails_after_max_attempts(
 
     for _ in range(5):
         worker.drain()
-        clock.advance(3600)
+        clock.advance(seconds=3600)
 
     row = only_row(db)
     assert (row.status, row.attempts, row.errcode) == (OutboxStatus.FAILED, 3, 45009)
@@ -283,7 +266,7 @@ def test_closed_window_marks_fallback_and_is_never_retried(
     add_text(db, clock, "reply:1", ALICE, "too late")
 
     worker.drain()
-    clock.advance(86400)
+    clock.advance(seconds=86400)
     assert worker.drain() == 0
 
     row = only_row(db)
@@ -302,7 +285,7 @@ def test_closed_window_sends_the_fallback_template_once(
     add_text(db, clock, "reply:1", ALICE, "too late", fallback=fallback)
 
     assert worker.drain() == 2  # the text, then the template enqueued in the same transaction as FALLBACK
-    clock.advance(86400)
+    clock.advance(seconds=86400)
     assert worker.drain() == 0
 
     original, template = rows(db)
@@ -322,7 +305,7 @@ def test_non_retryable_error_fails_at_once_with_its_errcode(
     add_text(db, clock, "reply:1", ALICE, "hello")
 
     worker.drain()
-    clock.advance(86400)
+    clock.advance(seconds=86400)
     assert worker.drain() == 0
 
     row = only_row(db)
@@ -349,7 +332,7 @@ def test_unreachable_api_backs_off_then_fails_after_max_attempts(
         assert row.last_error is not None and "ConnectError" in row.last_error
         waits.append(row.next_attempt_at - clock.now)
         assert worker.run_once() == 0
-        clock.advance(waits[-1].total_seconds())
+        clock.advance(seconds=waits[-1].total_seconds())
 
     assert worker.drain() == 1
 
@@ -357,7 +340,7 @@ def test_unreachable_api_backs_off_then_fails_after_max_attempts(
     assert (row.status, row.attempts, row.errcode) == (OutboxStatus.FAILED, 3, None)
     assert row.last_error is not None and "ConnectError" in row.last_error
     assert timedelta(0) < waits[0] < waits[1]  # backoff grows
-    clock.advance(86400)
+    clock.advance(seconds=86400)
     assert worker.drain() == 0
     assert fake.state.snapshot() == []
 
@@ -476,7 +459,7 @@ def test_a_malformed_message_does_not_strand_the_rest_of_its_batch(
     assert good.status == OutboxStatus.SENT and fake.state.texts(BOB) == ["您的月报已收到"]
     assert bad.status == OutboxStatus.PENDING and "KeyError" in (bad.last_error or "")
     for _ in range(3):
-        clock.advance(3600)
+        clock.advance(seconds=3600)
         worker.run_once()
     assert only_failed(db).attempts == 3
 

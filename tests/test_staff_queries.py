@@ -26,7 +26,7 @@ from storage.db import Database
 from storage.models import AuditLog, Enterprise
 from tests import staff_factories as f
 from tests.conftest import enroll, make_settings
-from tests.harness import NOW, Chat, Clock, Service, running_service
+from tests.harness import Chat, Clock, Service, running_service
 
 OCT = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
 
@@ -262,9 +262,8 @@ def test_one_enterprise(staff: Chat, db: Database, settings: Settings) -> None:
     assert "请在“企业”后面加上企业名称" in staff.say("企业")
 
 
-def _download(svc: Service, reply: str, monkeypatch: pytest.MonkeyPatch) -> bytes:
-    """Fetch the signed link at the test's clock (the file route reads the real one)."""
-    monkeypatch.setattr("bot.channel.files.utcnow", lambda: NOW)
+def _download(svc: Service, reply: str) -> bytes:
+    """Fetch the signed link; the file route checks it against the service's clock, as the handler signed it."""
     url = re.search(r"http\S+", reply)
     assert url is not None, reply
     parts = urlsplit(url[0])
@@ -273,14 +272,12 @@ def _download(svc: Service, reply: str, monkeypatch: pytest.MonkeyPatch) -> byte
     return response.content
 
 
-def test_export_agrees_with_the_figures(
-    svc: Service, staff: Chat, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_export_agrees_with_the_figures(svc: Service, staff: Chat, db: Database, settings: Settings) -> None:
     seed_figures(db, settings)
     figures = staff.say("统计 2026年下半年")
     reply = staff.say("导出 月报 2026年下半年")
     assert "月报数据已导出（2026年下半年，共 3 条）" in reply
-    sheet = load_workbook(io.BytesIO(_download(svc, reply, monkeypatch))).active
+    sheet = load_workbook(io.BytesIO(_download(svc, reply))).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     headers = list(rows[0])
@@ -297,7 +294,7 @@ def test_export_agrees_with_the_figures(
     assert "99" not in [str(row[headers.index("新增会员")]) for row in rows[1:]]  # superseded revision left out
 
     warnings = staff.say("导出 warnings 2026年下半年")
-    sheet = load_workbook(io.BytesIO(_download(svc, warnings, monkeypatch))).active
+    sheet = load_workbook(io.BytesIO(_download(svc, warnings))).active
     assert sheet is not None
     assert sheet.max_row - 1 == 5
     with db.transaction() as s:
@@ -307,11 +304,11 @@ def test_export_agrees_with_the_figures(
 
 
 def test_export_applications_are_masked_and_bad_kinds_explained(
-    svc: Service, staff: Chat, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    svc: Service, staff: Chat, db: Database, settings: Settings
 ) -> None:
     seed_figures(db, settings)
     reply = staff.say("导出 帮扶 上月")
-    sheet = load_workbook(io.BytesIO(_download(svc, reply, monkeypatch))).active
+    sheet = load_workbook(io.BytesIO(_download(svc, reply))).active
     assert sheet is not None
     cells = [str(cell) for row in sheet.iter_rows(values_only=True) for cell in row]
     assert "330211********4514" in cells

@@ -21,10 +21,11 @@ from typer.testing import CliRunner
 from bot.cli.main import app
 from bot.services import summary as work_summary
 from config.settings import Settings
+from domain import timefmt
 from domain.enums import Role
 from domain.normalize import parse_period
 from storage import figures
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import (
     CaseEvent,
     DisputeWarning,
@@ -35,7 +36,7 @@ from storage.models import (
     MonthlyReport,
 )
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Clock, Service, running_service
+from tests.harness import NOW, Chat, Clock, Service, running_service
 from tests.staff_factories import submission
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -413,7 +414,7 @@ def seeded(db: Database, files_settings: Settings) -> Database:
 
 def build(db: Database, settings: Settings) -> work_summary.Summary:
     with db.transaction() as session:
-        return work_summary.build(session, H1, settings, utcnow())
+        return work_summary.build(session, H1, settings, NOW)
 
 
 # -- The document ------------------------------------------------------------------------------------------------
@@ -506,7 +507,7 @@ def test_figures_nobody_can_know_are_marked_never_zero(db: Database, files_setti
 def test_staff_figures_fill_their_blanks_and_the_totals_that_need_them(
     seeded: Database, files_settings: Settings
 ) -> None:
-    now = utcnow()
+    now = NOW
     with seeded.transaction() as session:
         for key, value in [
             ("mutual_aid_retired", "1200"),
@@ -578,7 +579,9 @@ def test_cli_figures_set_then_summary_shows_it(seeded: Database, database_url: s
     assert result.exit_code == 0, result.output
     assert "mutual_aid_retired 2024H1 = 1200人" in result.output
     listed = runner.invoke(app, ["figures", "list", "--period", "2024H1", "--missing"], env=env)
-    assert "mutual_aid_retired\t1200人\tcli" in listed.output
+    with seeded.transaction() as session:
+        [row] = figures.list_figures(session, "2024H1")
+    assert f"mutual_aid_retired\t1200人\tcli\t{timefmt.minute(row.set_at, ZONE)}" in listed.output
     assert "(missing: 新建企业工会数)" in listed.output
     out = tmp_path / "s.md"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "md", "-o", str(out)], env=env)
@@ -611,7 +614,7 @@ def test_cli_refuses_unknown_keys_bad_values_and_periods(db: Database, database_
 def svc(seeded: Database, files_settings: Settings) -> Iterator[Service]:
     enroll(seeded, "staff-1", role="staff", enterprise=None)
     enroll(seeded, "chair-1", role="chair", enterprise="甲纺织")
-    with running_service(files_settings) as running:
+    with running_service(files_settings, clock=Clock()) as running:
         yield running
 
 
@@ -645,7 +648,9 @@ def test_tampered_or_expired_links_are_refused(svc: Service, files_settings: Set
     assert svc.client.get(f"{other}?{parts.query}").status_code == 403
     from bot.services import links
 
-    old = links.signed_url(files_settings, parts.path.removeprefix("/files/"), utcnow() - timedelta(hours=3))
+    old = links.signed_url(
+        files_settings, parts.path.removeprefix("/files/"), svc.services.clock() - timedelta(hours=3)
+    )
     old_parts = urlsplit(old)
     assert svc.client.get(f"{old_parts.path}?{old_parts.query}").status_code == 403
 

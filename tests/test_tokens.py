@@ -11,16 +11,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
 from bot.channel.tokens import MARGIN, DatabaseTokenCache, RedisTokenCache, TokenCache
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import AccessToken
 from tests.conftest import APPID, _empty_tables
+from tests.harness import Clock
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 LIFETIME = 7200
@@ -40,14 +41,6 @@ class CountingFetch:
         with self._lock:
             self.calls += 1
             return f"token-{self.calls}", self.expires_in
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def redis_client() -> redis.Redis:
@@ -94,7 +87,7 @@ def new_cache(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: P
         def new() -> TokenCache:
             database = Database(url)
             closers.append(database.dispose)
-            return DatabaseTokenCache(database, appid)
+            return DatabaseTokenCache(database, appid, Clock())
 
     yield new
     for close in closers:

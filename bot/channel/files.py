@@ -16,7 +16,6 @@ from fastapi.responses import Response
 from bot.channel.wechat import RejectedRequest
 from bot.services import links
 from storage import crypto
-from storage.db import utcnow
 
 log = logging.getLogger("unionbot.files")
 router = APIRouter()
@@ -33,8 +32,9 @@ def resolve(root: Path, path: str) -> Path | None:
 
 @router.get("/files/{path:path}")
 async def download(request: Request, path: str, expires: int = 0, sig: str = "") -> Response:
-    settings = request.app.state.services.settings
-    if not links.check(settings, path, expires, sig, utcnow()):
+    services = request.app.state.services
+    settings = services.settings
+    if not links.check(settings, path, expires, sig, services.clock()):
         raise RejectedRequest(403, f"link to {path!r} is expired or not signed")
     target = resolve(settings.files_dir, path)
     if target is None:

@@ -28,7 +28,7 @@ from config.settings import Settings
 from domain.messages import Incoming, Kind
 from handlers.context import Context
 from storage import crypto, outbox
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import InboundMessage, ReplyMode, WechatUser
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Inbox:
         db: Database,
         dispatcher: Dispatcher,
         settings: Settings,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
         on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db

@@ -16,7 +16,7 @@ import httpx
 from bot.channel.wechat_api import OUTSIDE_WINDOW, RATE_LIMITED, SYSTEM_BUSY, WechatApi, WechatApiError
 from storage import media
 from storage import outbox as queue
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class OutboxWorker:
         *,
         max_attempts: int = 8,
         batch: int = 50,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
         vault: media.MediaVault | None = None,
     ) -> None:
         self._db = db

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -51,11 +52,15 @@ def event_xml(openid: str, event: str, key: str = "", account: str = "gh_unionbo
 
 @dataclass
 class Signer:
-    """Builds the query string and body of one delivery; in safe mode the body is the AES envelope."""
+    """Builds the query string and body of one delivery; in safe mode the body is the AES envelope.
+
+    `clock` (epoch seconds) dates the signature: it must agree with the service's clock, which checks the age.
+    """
 
     token: str
     appid: str = ""
     aes_key: str | None = None
+    clock: Callable[[], float] = time.time
     _crypto: WeChatCrypto | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -63,7 +68,7 @@ class Signer:
             self._crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
 
     def sign(self, xml: str, timestamp: int | None = None, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        stamp = str(timestamp if timestamp is not None else int(self.clock()))
         nonce = nonce or secrets.token_hex(5)
         params = {"signature": signature_of(self.token, stamp, nonce), "timestamp": stamp, "nonce": nonce}
         if self._crypto is None:

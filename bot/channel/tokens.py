@@ -13,7 +13,7 @@ from typing import Protocol
 
 import redis
 
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.models import AccessToken
 
 Fetch = Callable[[], tuple[str, int]]
@@ -25,7 +25,7 @@ class TokenCache(Protocol):
 
 
 class DatabaseTokenCache:
-    def __init__(self, db: Database, appid: str, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, appid: str, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._appid = appid
         self._clock = clock

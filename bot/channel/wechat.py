@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -41,13 +40,13 @@ def verify_signature(token: str, signature: str, timestamp: str, nonce: str) -> 
     return hmac.compare_digest(signature_of(token, timestamp, nonce), signature.lower())
 
 
-def check_fresh(timestamp: str, window_seconds: int, now: float | None = None) -> None:
+def check_fresh(timestamp: str, window_seconds: int, now: float) -> None:
     """Reject replays: WeChat signs the timestamp, so an old signed request cannot be re-dated."""
     try:
         sent = int(timestamp)
     except ValueError:
         raise RejectedRequest(400, "timestamp is not an integer") from None
-    skew = abs((now if now is not None else time.time()) - sent)
+    skew = abs(now - sent)
     if skew > window_seconds:
         raise RejectedRequest(403, f"timestamp outside the replay window ({int(skew)} s)")
 
@@ -143,11 +142,10 @@ def _cdata(value: str) -> str:
     return "<![CDATA[" + strip_illegal(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def text_reply_xml(to_user: str, from_account: str, content: str, created: int | None = None) -> str:
+def text_reply_xml(to_user: str, from_account: str, content: str, created: int) -> str:
     """A passive text reply that stays well-formed whatever the content holds (`]]>`, emoji, controls)."""
-    stamp = int(time.time()) if created is None else created
     return (
         f"<xml><ToUserName>{_cdata(to_user)}</ToUserName><FromUserName>{_cdata(from_account)}</FromUserName>"
-        f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content>{_cdata(content)}</Content></xml>"
     )

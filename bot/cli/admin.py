@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import database_or_exit, fail, settings_or_exit
+from domain import timefmt
 from domain.enums import Role
 from storage import identity, roster
 from storage.db import utcnow
@@ -98,8 +99,9 @@ def invite_create(
     days: Annotated[int, typer.Option(min=1, max=90, help="Days until the code expires.")] = identity.INVITE_DAYS,
 ) -> None:
     """Print a one-time code; the user sends `绑定 CODE` to the account to bind."""
+    settings = settings_or_exit()
     credit_code = _credit_code_or_exit(enterprise)
-    db = database_or_exit(settings_or_exit())
+    db = database_or_exit(settings)
     try:
         with db.transaction() as session:
             found = roster.enterprise_by_credit_code(session, credit_code)
@@ -112,7 +114,8 @@ def invite_create(
         db.dispose()
     typer.echo(invite.code)
     typer.echo(
-        f"{role.value} of {found.name} ({credit_code}), single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC"
+        f"{role.value} of {found.name} ({credit_code}), single use, "
+        f"expires {timefmt.minute(invite.expires_at, settings.zone)} ({settings.zone.key})"
     )
 
 

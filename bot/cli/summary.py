@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 
 from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
 from bot.services import summary as work_summary
-from config.settings import Settings
+from domain import timefmt
 from domain.normalize import ParseError
 from domain.periods import Period
 from storage import figures
@@ -25,8 +26,7 @@ class Format(StrEnum):
     docx = "docx"
 
 
-def _period(text: str, settings: Settings) -> Period:
-    today = utcnow().astimezone(settings.zone).date()
+def _period(text: str, today: date) -> Period:
     return period_or_exit(text, today, "e.g. 2024H1, 2024-06, 2024Q2, 2024")
 
 
@@ -38,11 +38,12 @@ def summary(
 ) -> None:
     """Write the work summary of PERIOD with every figure filled from the data or marked as to be filled."""
     settings = settings_or_exit()
-    chosen = _period(period, settings)
+    now = utcnow()
+    chosen = _period(period, timefmt.local(now, settings.zone).date())
     db = database_or_exit(settings)
     try:
         with db.transaction() as session:
-            made = work_summary.build(session, chosen, settings, utcnow())
+            made = work_summary.build(session, chosen, settings, now)
     finally:
         db.dispose()
     if fmt is Format.md:
@@ -68,7 +69,8 @@ def figures_set(
         raise fail(f"unknown figure {key!r}; known: {known}")
     name, spec = found
     settings = settings_or_exit()
-    chosen = _period(period, settings)
+    now = utcnow()
+    chosen = _period(period, timefmt.local(now, settings.zone).date())
     try:
         stored = work_summary.parse_staff_value(spec, value)
     except ParseError as error:
@@ -77,7 +79,7 @@ def figures_set(
     db = database_or_exit(settings)
     try:
         with db.transaction() as session:
-            changed = figures.set_figure(session, name, code, stored, spec.unit, by, utcnow())
+            changed = figures.set_figure(session, name, code, stored, spec.unit, by, now)
     finally:
         db.dispose()
     typer.echo(f"{name} {code} = {stored}{spec.unit}" + ("" if changed else " (unchanged)"))
@@ -90,7 +92,7 @@ def figures_list(
 ) -> None:
     """The staff figures entered, one per line: period, key, value, who and when."""
     settings = settings_or_exit()
-    chosen = _period(period, settings) if period else None
+    chosen = _period(period, timefmt.local(utcnow(), settings.zone).date()) if period else None
     code = figures.period_code(chosen.start, chosen.end) if chosen else None
     db = database_or_exit(settings)
     try:
@@ -100,6 +102,8 @@ def figures_list(
     finally:
         db.dispose()
     for row in rows:
-        typer.echo(f"{row.period}\t{row.key}\t{row.value}{row.unit}\t{row.set_by}\t{row.set_at:%Y-%m-%d %H:%M}")
+        typer.echo(
+            f"{row.period}\t{row.key}\t{row.value}{row.unit}\t{row.set_by}\t{timefmt.minute(row.set_at, settings.zone)}"
+        )
     for key, spec in absent:
         typer.echo(f"{code}\t{key}\t(missing: {spec.label})")

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from bot.dialog.expressions import Expression
 from domain import normalize as n
+from domain import timefmt
 from domain.periods import Month
 
 Json = Any
@@ -155,11 +156,9 @@ def display(field: Field, raw: Json) -> str:
         case FieldType.MONTH:
             return Month.parse_key(raw).label
         case FieldType.DATE:
-            day = date.fromisoformat(raw)
-            return f"{day.year}年{day.month}月{day.day}日"
+            return timefmt.chinese_day(date.fromisoformat(raw))
         case FieldType.DATETIME:
-            moment = datetime.fromisoformat(raw)
-            return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+            return timefmt.wall_chinese_minute(datetime.fromisoformat(raw))
         case FieldType.ID_NUMBER:
             return n.mask_id_number(raw)
         case FieldType.ATTACHMENTS:

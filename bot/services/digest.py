@@ -19,6 +19,7 @@ from bot.services.export import labels, window
 from bot.services.notify import in_service_window, notify
 from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
+from domain import timefmt
 from domain.periods import Month, due_on, reporting_month
 from domain.warning_rules import MEDIATION_DAYS
 from storage import identity, outbox, stats
@@ -105,7 +106,7 @@ def send_monthly_digest(session: Session, settings: Settings, now: datetime) -> 
     facts = {
         "title": render.render("digest/title.j2", **figures),
         "summary": render.render("digest/summary.j2", **figures),
-        "at": now.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"),
+        "at": timefmt.minute(now, settings.zone),
     }
     for openid in recipients:
         key = f"{key_prefix}{openid}"

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, func, true
 from sqlmodel import Session, col, select
 
 from bot.services import render
+from domain import timefmt
 from domain.periods import Period
 from storage import crypto
 from storage.models import DisputeWarning, Enterprise, HardshipApplication, MonthlyReport
@@ -78,7 +79,7 @@ def _cell(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, bool):
         return labels()["true" if value else "false"]
     if isinstance(value, datetime):
-        return value.astimezone(zone).replace(tzinfo=None, microsecond=0)
+        return timefmt.local(value, zone).replace(tzinfo=None, microsecond=0)
     return value
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.services.notify import SERVICE_WINDOW
 from config.reminders import Delay, RemindersConfig
 from config.settings import Settings
+from domain import timefmt
 from domain.periods import Month, due_on, opens_on, reporting_month
 from storage.reminders import OpenWarning, Recipient, UnreportedChair
 
@@ -237,7 +238,7 @@ def _warning_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plan
                 "level": warning.level.value,
                 "category": warning.category,
                 "workers": warning.workers,
-                "reported_at": warning.created_at.astimezone(calendar.zone).strftime("%Y-%m-%d %H:%M"),
+                "reported_at": timefmt.minute(warning.created_at, calendar.zone),
                 "receipt": warning.receipt,
                 "minutes": int((now - warning.created_at).total_seconds() // 60),
                 "stage": stage.value,

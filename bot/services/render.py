@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 
+from domain import timefmt
 from domain.periods import Month
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -26,6 +27,14 @@ def environment() -> jinja2.Environment:
     )
     env.filters["template_exists"] = exists
     env.globals["month_label"] = month_label
+    # Times reach a person only through `domain.timefmt`: `{{ row.created_at | day(zone) }}`.
+    env.filters.update(
+        minute=timefmt.minute,
+        day=timefmt.day,
+        chinese_minute=timefmt.chinese_minute,
+        wall_chinese_minute=timefmt.wall_chinese_minute,
+        chinese_day=timefmt.chinese_day,
+    )
     return env
 
 

@@ -23,7 +23,7 @@ from bot.services import digest
 from bot.services.reminder_job import calendar_for, plan_and_queue
 from config.reminders import reminders_config
 from config.settings import Settings
-from storage.db import Database, utcnow
+from storage.db import Database
 
 log = logging.getLogger("unionbot.scheduler")
 Job = Callable[[Database, Settings, datetime], int]
@@ -100,11 +100,7 @@ class Scheduler:
     """A BackgroundScheduler ticking every `scheduler_interval_seconds`; the first tick runs at start (catch-up)."""
 
     def __init__(
-        self,
-        db: Database,
-        settings: Settings,
-        clock: Callable[[], datetime] = utcnow,
-        chores: Sequence[Job] = (),
+        self, db: Database, settings: Settings, clock: Callable[[], datetime], chores: Sequence[Job] = ()
     ) -> None:
         self._db = db
         self._settings = settings

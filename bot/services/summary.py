@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ from sqlmodel import Session
 
 from bot.services import render
 from config.settings import Settings
+from domain import timefmt
 from domain.normalize import parse_decimal, parse_integer, parse_text
 from domain.periods import Period
 from storage import figures as staff_figures
@@ -177,7 +179,7 @@ def build(session: Session, period: Period, settings: Settings, now: datetime) -
         hundred={"enterprises": data["hundred_plus_enterprises"], "funds": data["hundred_plus_funds"]},
         reports_submitted=data["reports_submitted"],
         reports_due=data["reports_due"],
-        generated_at=now.astimezone(settings.zone),
+        generated_at=timefmt.minute(now, settings.zone),
     )
     missing = [labels[key] for key in _used() if shown.get(key) is None]
     return Summary(period, code, markdown + "\n", shown, missing)
@@ -223,9 +225,9 @@ def docx_text(path: Path) -> str:
     return "\n".join(paragraph.text for paragraph in docx.Document(str(path)).paragraphs)
 
 
-def write_documents(summary: Summary, folder: Path, now: datetime) -> dict[str, Path]:
-    """Both formats side by side under `folder`, named by period and time so older links keep their file."""
-    stem = f"work-summary-{summary.code}-{now:%Y%m%d%H%M%S}"
+def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInfo) -> dict[str, Path]:
+    """Both formats side by side under `folder`, named by period and local time so older links keep their file."""
+    stem = f"work-summary-{summary.code}-{timefmt.stamp(now, zone)}"
     folder.mkdir(parents=True, exist_ok=True)
     md_path = folder / f"{stem}.md"
     md_path.write_text(summary.markdown, encoding="utf-8")
