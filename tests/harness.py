@@ -11,7 +11,8 @@ import httpx
 import xmltodict
 from fastapi.testclient import TestClient
 
-from bot.app import Services, create_app
+from bot.app import create_app
+from bot.channel.endpoint import Services
 from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
