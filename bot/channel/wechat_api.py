@@ -77,9 +77,6 @@ class WechatApi:
         response.raise_for_status()
         return response.content, response.headers.get("content-type", "application/octet-stream")
 
-    def create_menu(self, menu: dict[str, Any]) -> None:
-        self._post("/cgi-bin/menu/create", menu)
-
 
 def _is_json(response: httpx.Response) -> bool:
     return str(response.headers.get("content-type", "")).startswith(("application/json", "text/plain"))

@@ -39,9 +39,6 @@ class FieldType(StrEnum):
     GROUP = "group"  # a repeated sub-form: a list of records, each asked field by field
 
 
-NUMERIC = frozenset({FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY, FieldType.PERCENT})
-
-
 @dataclass(frozen=True)
 class Field:
     id: str

@@ -23,11 +23,6 @@ def on(*kinds: Kind) -> Filter[Incoming]:
     return lambda ctx: ctx.incoming if ctx.incoming.kind in kinds else None
 
 
-def click(*keys: str) -> Filter[Incoming]:
-    """A menu click on one of these keys."""
-    return lambda ctx: ctx.incoming if ctx.incoming.kind is Kind.CLICK and ctx.incoming.event_key in keys else None
-
-
 def when(predicate: Callable[[Context], bool]) -> Filter[Yes]:
     """A condition that reads nothing worth passing on (the sender is unbound, a form is open…)."""
     return lambda ctx: True if predicate(ctx) else None

@@ -41,10 +41,6 @@ class LeaderLock:
         self._db = db
         self._connection: Connection | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._connection is not None or not self._db.is_postgres
-
     def hold(self) -> bool:
         """Keep the lock if this process has it (and its connection is alive), else try to take it."""
         if not self._db.is_postgres:
@@ -89,7 +85,7 @@ class LeaderLock:
 
 
 def monthly_digest(db: Database, settings: Settings, now: datetime) -> int:
-    """The staff digest (`bot/digest.py`), held like the report reminders until quiet hours end."""
+    """The staff digest (`bot/services/digest.py`), held like the report reminders until quiet hours end."""
     if calendar_for(settings).is_quiet(now):
         return 0
     with db.transaction() as session:
