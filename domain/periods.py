@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 
 class Month(NamedTuple):
@@ -98,6 +99,16 @@ def opens_on(month: Month, days: ReportingDays) -> date:
 def due_on(month: Month, days: ReportingDays) -> date:
     following = month.shift(1)
     return date(following.year, following.month, days.report_due_day)
+
+
+def end_of(day: date, zone: ZoneInfo) -> datetime:
+    """The instant `day` ends on the federation's wall clock, as aware UTC (how the database keeps time)."""
+    return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+
+
+def report_deadline(month: Month, days: ReportingDays, zone: ZoneInfo) -> datetime:
+    """The end of the due day of `month`'s report: who is on the roster then owes it; filed before it, on time."""
+    return end_of(due_on(month, days), zone)
 
 
 def half_year(year: int, half: int) -> Period:

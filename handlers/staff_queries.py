@@ -81,7 +81,7 @@ def figures(ctx: Context, command: Command) -> str:
         return read
     period, default = read
     months = stats.months_between(period.start, period.end)
-    due = stats.due_months(period.start, period.end, ctx.local_now.date())
+    due = stats.due_months(period.start, period.end, ctx.local_now.date(), ctx.settings, ctx.settings.zone)
     start_at, end_at = export.window(period, ctx.settings.zone)
     cover = stats.coverage(ctx.session, due)
     warnings = stats.warning_summary(ctx.session, start_at, end_at)
@@ -89,10 +89,11 @@ def figures(ctx: Context, command: Command) -> str:
         "staff/stats.j2",
         period=period,
         default=default,
-        due_first=due[0] if due else None,
-        due_last=due[-1] if due else None,
+        due_first=due[0].month if due else None,
+        due_last=due[-1].month if due else None,
         cover=cover,
         cover_rate=stats.rate(cover.submitted, cover.due),
+        on_time_rate=stats.rate(cover.on_time, cover.due),
         totals=stats.report_totals(ctx.session, months[0], months[-1]),
         warnings=warnings,
         handled_rate=stats.rate(warnings.handled, warnings.received),
@@ -107,12 +108,12 @@ def missing(ctx: Context, command: Command) -> str:
     if isinstance(read, str):
         return read
     period, default = read
-    due = stats.due_months(period.start, period.end, ctx.local_now.date())
+    due = stats.due_months(period.start, period.end, ctx.local_now.date(), ctx.settings, ctx.settings.zone)
     return ctx.render(
         "staff/missing.j2",
         period=period,
         default=default,
-        months=due,
+        months=[month.month for month in due],
         total=stats.missing_count(ctx.session, due),
         rows=stats.missing_reports(ctx.session, due, LIST_LIMIT),
         limit=LIST_LIMIT,

@@ -113,7 +113,11 @@ class AccessToken(SQLModel, table=True):
 
 
 class Enterprise(SQLModel, table=True):
-    """The roster: one row per enterprise, keyed for imports by its unified social credit code."""
+    """The roster: one row per enterprise, keyed for imports by its unified social credit code.
+
+    `created_at` is when it joined the roster and `removed_at` when it left (注销, moved out): an enterprise owes
+    a month's report only if it was on the roster when that report fell due (`storage.stats.coverage`).
+    """
 
     __tablename__ = "enterprise"
 
@@ -125,6 +129,7 @@ class Enterprise(SQLModel, table=True):
     has_union: bool = False
     created_at: datetime
     updated_at: datetime
+    removed_at: datetime | None = None
 
 
 class Member(SQLModel, table=True):

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from domain.enums import Role, WarningLevel, WarningState
 from storage.models import DisputeWarning, Enterprise, Member, MonthlyReport, OutboxMessage, WechatUser
+from storage.stats import Due, on_roster
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ def _reachable() -> Any:
 
 
 def _owes(period: str, deadline: datetime) -> Any:
-    """The enterprise was on the roster before the deadline passed and has no report for `period`."""
+    """The enterprise owes `period` (`storage.stats.on_roster`, as 应报 counts it) and has no report for it."""
     report = select(MonthlyReport.id).where(
         MonthlyReport.enterprise_id == Member.enterprise_id, MonthlyReport.period == period
     )
-    return and_(col(Enterprise.created_at) < deadline, ~exists(report))
+    return and_(on_roster(Due(period, deadline)), ~exists(report))
 
 
 def _not_queued(key_prefix: str) -> Any:

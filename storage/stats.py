@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, true, union_all
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, true, union_all
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
 from domain.enums import HardshipState, Role, WarningState
-from domain.periods import months_from, reporting_month
+from domain.periods import ReportingDays, months_from, report_deadline, reporting_month
 from storage.models import CaseEvent, DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport
 
 # Flows are summed over the months of a period; stocks are read from each enterprise's last report in it.
@@ -57,12 +58,41 @@ def months_between(start: date, end: date) -> list[str]:
     return [month.key for month in months_from(start, end)]
 
 
-def due_months(start: date, end: date, today: date) -> list[str]:
+@dataclass(frozen=True)
+class Due:
+    """A report month and the instant its report fell due (the end of the due day)."""
+
+    month: str
+    by: datetime
+
+
+def due_months(start: date, end: date, today: date, days: ReportingDays, zone: ZoneInfo) -> list[Due]:
     """Months of a period whose reports have been asked for by `today`: up to the month being collected now.
     `统计` and the half-year summary both divide by these, so a half-year still running is not judged on months
     nobody could report yet."""
     current = reporting_month(today)
-    return [month.key for month in months_from(start, end) if month <= current]
+    months = [month for month in months_from(start, end) if month <= current]
+    return [Due(month.key, report_deadline(month, days, zone)) for month in months]
+
+
+def on_roster(due: Due) -> ColumnElement[bool]:
+    """应报: an enterprise with a union owes a month's report when it was on the roster, and not yet removed from it,
+    when that report fell due (domain §1.0; docs/figures.md)."""
+    return and_(
+        col(Enterprise.has_union) == true(),
+        col(Enterprise.created_at) < due.by,
+        or_(col(Enterprise.removed_at).is_(None), col(Enterprise.removed_at) >= due.by),
+    )
+
+
+def _owed_reports(dues: Sequence[Due]) -> ColumnElement[bool]:
+    """A report row (joined to its enterprise) for a month that enterprise owed."""
+    return or_(*(and_(col(MonthlyReport.period) == due.month, on_roster(due)) for due in dues))
+
+
+def _owed_count(dues: Sequence[Due]) -> Any:
+    """How many of `dues` the enterprise of the row owed."""
+    return sum((case((on_roster(due), 1), else_=0) for due in dues), start=literal(0))
 
 
 def rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
@@ -152,34 +182,35 @@ def _sums(source: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """Reports submitted against reports due: enterprises with a union × months."""
+    """应报 / 已报 / 按时报 over some months (docs/figures.md): each report counts for the month it is of."""
 
-    unions: int
     months: int
-    submitted: int
-
-    @property
-    def due(self) -> int:
-        return self.unions * self.months
+    due: int  # 应报: Σ over the months of the enterprises that owed that month's report
+    submitted: int  # 已报: of those, the reports filed (in their latest revision)
+    on_time: int  # 按时报: of those, the ones whose first revision came before the deadline
 
 
-def coverage(session: Session, months: Sequence[str]) -> Coverage:
-    unions = session.exec(select(func.count()).select_from(Enterprise).where(col(Enterprise.has_union) == true()))
-    union_count = int(unions.one())
-    if not months:
-        return Coverage(union_count, 0, 0)
-    submitted = session.exec(
-        select(func.count())
+def coverage(session: Session, dues: Sequence[Due]) -> Coverage:
+    if not dues:
+        return Coverage(0, 0, 0, 0)
+    owed = session.execute(columns_select(func.coalesce(func.sum(_owed_count(dues)), 0)).select_from(Enterprise))
+    reports = (
+        columns_select(func.count())
         .select_from(MonthlyReport)
         .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-        .where(_latest_in(months[0], months[-1]), col(Enterprise.has_union) == true())
-    ).one()
-    return Coverage(union_count, len(months), int(submitted))
+        .where(_owed_reports(dues))
+    )
+    submitted = session.execute(reports.where(col(MonthlyReport.is_latest) == true())).scalar_one()
+    early = or_(
+        *(and_(col(MonthlyReport.period) == due.month, col(MonthlyReport.submitted_at) < due.by) for due in dues)
+    )
+    on_time = session.execute(reports.where(col(MonthlyReport.revision) == 1, early)).scalar_one()
+    return Coverage(len(dues), int(owed.scalar_one()), int(submitted), int(on_time))
 
 
 @dataclass(frozen=True)
 class Missing:
-    """An enterprise with a union that has not reported some month: which months, and who its chairs are."""
+    """An enterprise that owed some month's report and has not filed it: which months, and who its chairs are."""
 
     enterprise_id: int
     name: str
@@ -187,44 +218,46 @@ class Missing:
     chairs: list[str] = field(default_factory=list)
 
 
-def _misses(months: Sequence[str]) -> ColumnElement[bool]:
-    """An enterprise with a union lacking a latest report for some month, probed per enterprise: cheap when
-    walking enterprises by name up to a limit (the list)."""
-    own = and_(col(MonthlyReport.enterprise_id) == col(Enterprise.id), _latest_in(months[0], months[-1]))
-    if len(months) == 1:
-        lacking: ColumnElement[bool] = ~exists().where(own)
-    else:
-        lacking = select(func.count()).where(own).scalar_subquery() < len(months)
-    return and_(col(Enterprise.has_union) == true(), lacking)
+def _reported_count(dues: Sequence[Due]) -> Any:
+    """The owed months an enterprise (of the outer query) has filed, probed per enterprise: cheap when walking
+    enterprises by name up to a limit (the list)."""
+    own = and_(
+        col(MonthlyReport.enterprise_id) == col(Enterprise.id),
+        col(MonthlyReport.is_latest) == true(),
+        _owed_reports(dues),
+    )
+    return select(func.count()).select_from(MonthlyReport).where(own).correlate(Enterprise).scalar_subquery()
 
 
-def missing_count(session: Session, months: Sequence[str]) -> int:
-    """Counting all of them over several months is cheaper with one hashed pass of report counts."""
-    if not months:
+def missing_count(session: Session, dues: Sequence[Due]) -> int:
+    """Counting all of them is cheaper with one hashed pass of report counts."""
+    if not dues:
         return 0
-    query = select(func.count()).select_from(Enterprise)
-    if len(months) == 1:
-        return int(session.exec(query.where(_misses(months))).one())
     reported = (
-        select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.count().label("reported"))
-        .where(_latest_in(months[0], months[-1]))
+        columns_select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.count().label("reported"))
+        .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
+        .where(col(MonthlyReport.is_latest) == true(), _owed_reports(dues))
         .group_by(col(MonthlyReport.enterprise_id))
         .subquery()
     )
-    query = query.outerjoin(reported, reported.c.enterprise_id == col(Enterprise.id)).where(
-        col(Enterprise.has_union) == true(), func.coalesce(reported.c.reported, 0) < len(months)
+    query = (
+        select(func.count())
+        .select_from(Enterprise)
+        .outerjoin(reported, reported.c.enterprise_id == col(Enterprise.id))
+        .where(func.coalesce(reported.c.reported, 0) < _owed_count(dues))
     )
     return int(session.exec(query).one())
 
 
-def missing_reports(session: Session, months: Sequence[str], limit: int) -> list[Missing]:
-    """The first `limit` enterprises by name that miss a month; their months and chairs for those few only."""
-    if not months:
+def missing_reports(session: Session, dues: Sequence[Due], limit: int) -> list[Missing]:
+    """The first `limit` enterprises by name that miss an owed month; their months and chairs for those few only."""
+    if not dues:
         return []
-    query = select(col(Enterprise.id), col(Enterprise.name)).where(_misses(months))
-    rows = session.exec(query.order_by(col(Enterprise.name), col(Enterprise.id)).limit(limit)).all()
-    ids = [int(enterprise_id) for enterprise_id, _ in rows if enterprise_id is not None]
+    query = select(Enterprise).where(_reported_count(dues) < _owed_count(dues))
+    rows = list(session.exec(query.order_by(col(Enterprise.name), col(Enterprise.id)).limit(limit)).all())
+    ids = [row.id for row in rows if row.id is not None]
     present: dict[int, set[str]] = {enterprise_id: set() for enterprise_id in ids}
+    months = [due.month for due in dues]
     for enterprise_id, period in session.exec(
         select(MonthlyReport.enterprise_id, MonthlyReport.period).where(
             _latest_in(months[0], months[-1]), col(MonthlyReport.enterprise_id).in_(ids)
@@ -234,13 +267,19 @@ def missing_reports(session: Session, months: Sequence[str], limit: int) -> list
     chairs = chairs_of(session, ids)
     return [
         Missing(
-            enterprise_id=int(enterprise_id or 0),
-            name=name,
-            months=[month for month in months if month not in present[int(enterprise_id or 0)]],
-            chairs=chairs.get(int(enterprise_id or 0), []),
+            enterprise_id=row.id or 0,
+            name=row.name,
+            months=[due.month for due in dues if owed(row, due) and due.month not in present[row.id or 0]],
+            chairs=chairs.get(row.id or 0, []),
         )
-        for enterprise_id, name in rows
+        for row in rows
     ]
+
+
+def owed(enterprise: Enterprise, due: Due) -> bool:
+    """`on_roster` for one enterprise already read."""
+    removed = enterprise.removed_at
+    return enterprise.has_union and enterprise.created_at < due.by and (removed is None or removed >= due.by)
 
 
 def chairs_of(session: Session, enterprise_ids: Sequence[int]) -> dict[int, list[str]]:

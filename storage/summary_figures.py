@@ -235,9 +235,9 @@ def cards(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
     }
 
 
-def organisation(session: Session, window: Window, rules: Rules, today: date) -> dict[str, Value]:
+def organisation(session: Session, window: Window, rules: Rules, owed: Sequence[stats.Due]) -> dict[str, Value]:
     """组建率 = unionised ÷ enterprises that should have a union (roster, employees ≥ the configured minimum);
-    the reporting rate as `统计` states it (`storage.stats.coverage`: unions × months already asked for)."""
+    the reporting rate as `统计` states it (`storage.stats.coverage` over the months already asked for)."""
     should = func.count(case((col(Enterprise.employees) >= rules.formation_min_employees, 1)))
     unionised = func.count(
         case((and_(col(Enterprise.employees) >= rules.formation_min_employees, col(Enterprise.has_union)), 1))
@@ -246,7 +246,7 @@ def organisation(session: Session, window: Window, rules: Rules, today: date) ->
         case((and_(col(Enterprise.employees) >= rules.fund_min_employees, col(Enterprise.has_union)), 1))
     )
     should_n, unionised_n, fund_base_n = session.execute(select(should, unionised, fund_base)).one()
-    reporting = stats.coverage(session, stats.due_months(window.first_day, window.last_day, today))
+    reporting = stats.coverage(session, owed)
     return {
         "enterprises_required": _int(should_n),
         "enterprises_unionised": _int(unionised_n),
@@ -350,13 +350,14 @@ def dues(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
     }
 
 
-def compute(session: Session, window: Window, rules: Rules, today: date) -> dict[str, Value]:
-    """Every (i)/(ii) figure of the summary for one period, with the derived rates, as known on `today`."""
+def compute(session: Session, window: Window, rules: Rules, owed: Sequence[stats.Due]) -> dict[str, Value]:
+    """Every (i)/(ii) figure of the summary for one period, with the derived rates; `owed` are its months already
+    asked for (`storage.stats.due_months`)."""
     figures: dict[str, Value] = {}
     figures.update(stocks(session, window))
     figures.update(flows(session, window))
     figures.update(cards(session, window, rules))
-    figures.update(organisation(session, window, rules, today))
+    figures.update(organisation(session, window, rules, owed))
     figures.update(hardship(session, window))
     figures.update(warning_outcomes(session, window, rules))
     figures.update(dues(session, window, rules))

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,9 @@ def service(settings: Settings, clock: Clock) -> Iterator[Service]:
 CREDIT_CODES = ("91330201MA2AB1CD04", "91330206MA2GQ0XX1D", "91330203MA2H4LR456")
 
 
+ON_ROSTER_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
+
+
 def enroll(db: Database, openid: str, role: str = "chair", enterprise: str | None = "宁波示例纺织有限公司") -> Member:
     """A bound user, made directly in the database (binding itself is tested through the chat)."""
     now = NOW
@@ -172,7 +176,7 @@ def enroll(db: Database, openid: str, role: str = "chair", enterprise: str | Non
                     employees=120,
                     community="青峙社区",
                     has_union=True,
-                    created_at=now,
+                    created_at=ON_ROSTER_SINCE,  # long before any month a test files or asks about
                     updated_at=now,
                 )
                 session.add(company)

@@ -58,7 +58,14 @@ def chair(session: Session, company: Enterprise, name: str) -> Member:
 
 
 def report(
-    session: Session, company: Enterprise, period: str, *, revision: int = 1, latest: bool = True, **figures: Any
+    session: Session,
+    company: Enterprise,
+    period: str,
+    *,
+    revision: int = 1,
+    latest: bool = True,
+    submitted_at: datetime = datetime(2026, 10, 5, 2, tzinfo=UTC),
+    **figures: Any,
 ) -> MonthlyReport:
     assert company.id is not None
     row = MonthlyReport(
@@ -68,7 +75,7 @@ def report(
         revision=revision,
         is_latest=latest,
         submitted_by="factory",
-        submitted_at=datetime(2026, 10, 5, 2, tzinfo=UTC),
+        submitted_at=submitted_at,
         **figures,
     )
     session.add(row)

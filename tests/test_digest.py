@@ -95,7 +95,7 @@ def test_the_digest_carries_the_months_figures(
     svc.services.outbox.drain()
     text = "\n".join(fake.state.texts("staff-a"))  # inside the 48-hour window: customer-service text
     assert "【2026年10月工作简报】" in text
-    assert "已报 1 份 / 应报 3 份（已建会企业），报送率 33.3%" in text
+    assert "已报 1 份 / 应报 3 份（截止时在册的已建会企业），报送率 33.3%，按时率 33.3%" in text
     assert "逾期未报 2 家" in text
     assert "甲公司（主席：张主席）" in text and "丙公司（主席：未绑定）" in text
     assert "月末职工人数：100人（+10人）" in text

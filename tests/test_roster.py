@@ -160,3 +160,15 @@ def test_org_add_refuses_a_wrong_credit_code(db: Database, database_url: str) ->
     status, _, err = run(database_url, "org", "add", "--name", "红旗机械厂", "--credit-code", HONGQI[:17])
     assert status == 2 and "has 17 characters, not 18" in err
     assert roster(db) == {}
+
+
+def test_org_remove_takes_an_enterprise_off_the_roster_once(db: Database, database_url: str) -> None:
+    run(database_url, "org", "add", "--name", "红旗机械厂", "--credit-code", HONGQI, "--has-union")
+    status, out, _ = run(database_url, "org", "remove", "--enterprise", HONGQI)
+    assert status == 0 and out.startswith(f"removed 红旗机械厂 ({HONGQI}) as of ")
+    with db.transaction() as session:
+        first = session.exec(select(Enterprise)).one().removed_at
+    assert first is not None
+    assert run(database_url, "org", "remove", "--enterprise", HONGQI)[1] == out  # the date it left is kept
+    status, _, err = run(database_url, "org", "remove", "--enterprise", "91110108MA01ABCD2H")
+    assert status == 2 and "no enterprise with credit code" in err

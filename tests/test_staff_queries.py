@@ -99,7 +99,7 @@ def test_figures_for_the_current_period(staff: Chat, db: Database, settings: Set
     assert "统计期间：2026年10月（未指定期间，按当前报送月份统计" in reply
     # Four union enterprises (enroll's, 甲, 乙, 丙) are due; 甲 and 乙 reported October.
     assert "已报 2 份 / 应报 4 份，报送率 50.0%" in reply
-    assert "已建会企业 4 家 × 1 个月" in reply
+    assert "按时报送 2 份，按时率 50.0%" in reply
     assert "期末职工人数：150 人" in reply  # revision 2 of 甲 (100) + 乙 (50), never revision 1
     assert "期末会员人数：130 人" in reply
     assert "新增会员：4 人" in reply
@@ -119,6 +119,32 @@ def test_figures_for_the_current_period(staff: Chat, db: Database, settings: Set
     assert "期间内申请 2 件" in reply
     assert "期间内发放救助 1 笔，共 2,000.00 元" in reply
     assert len(reply.encode()) <= 2000 or "更多" in reply
+
+
+def test_only_enterprises_on_the_roster_when_a_report_fell_due_owe_it(staff: Chat, db: Database) -> None:
+    """应报 for a month counts an enterprise with a union that was on the roster, and not removed, when that
+    month's report fell due (the 10th of the next month, end of day Beijing time); 按时 is before that instant."""
+    october_due = datetime(2026, 11, 10, 16, tzinfo=UTC)  # 11月11日 00:00 in Beijing
+    with db.transaction() as s:
+        early = f.enterprise(s, "早报公司")
+        late = f.enterprise(s, "迟报公司")
+        joined = f.enterprise(s, "新入册公司")
+        joined.created_at = october_due  # imported at the deadline: owes November on, not October
+        left = f.enterprise(s, "已注销公司")
+        left.removed_at = datetime(2026, 10, 20, tzinfo=UTC)  # owed September (due 10 October), not October
+        f.report(s, early, "2026-10", submitted_at=october_due - timedelta(seconds=1))
+        f.report(
+            s, late, "2026-10", latest=False, submitted_at=october_due
+        )  # the first revision came at the deadline: late
+        f.report(s, late, "2026-10", revision=2, latest=True, submitted_at=october_due)
+        f.report(s, joined, "2026-10")  # filed though it did not owe it: not counted
+    # enroll's enterprise, 早报 and 迟报 owed October; 已注销 no longer did.
+    reply = staff.say("统计 2026年10月")
+    assert "已报 2 份 / 应报 3 份，报送率 66.6%" in reply
+    assert "按时报送 1 份，按时率 33.3%" in reply
+    assert "已报 0 份 / 应报 4 份" in staff.say("统计 2026年9月")  # 已注销 still owed September; 新入册 did not
+    assert "新入册公司" not in staff.say("未报 2026年10月")
+    assert "应报 0 份" in staff.say("统计 2023年上半年")  # nobody was on the roster then
 
 
 def test_figures_over_a_quarter_take_stocks_from_the_last_report(staff: Chat, db: Database, settings: Settings) -> None:

@@ -90,6 +90,30 @@ def org_add(
     typer.echo(f"{change} {row.name} ({row.credit_code})")
 
 
+@org_app.command("remove")
+def org_remove(
+    enterprise: Annotated[str, typer.Option(help="The enterprise's credit code.")],
+) -> None:
+    """Take an enterprise off the roster (注销, moved out) as of now: it owes no report falling due later, and past
+    periods still count the months it owed."""
+    settings = settings_or_exit()
+    credit_code = _credit_code_or_exit(enterprise)
+    now = utcnow()
+    db = database_or_exit(settings)
+    try:
+        with db.transaction() as session:
+            found = roster.enterprise_by_credit_code(session, credit_code)
+            if found is None:
+                raise fail(f"no enterprise with credit code {credit_code}")
+            if found.removed_at is None:
+                found.removed_at = now
+                session.add(found)
+            name, removed_at = found.name, found.removed_at
+    finally:
+        db.dispose()
+    typer.echo(f"removed {name} ({credit_code}) as of {timefmt.minute(removed_at, settings.zone)}")
+
+
 @invite_app.command("create")
 def invite_create(
     enterprise: Annotated[str, typer.Option(help="The enterprise's credit code.")],

@@ -20,7 +20,7 @@ from bot.services.notify import in_service_window, notify
 from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
 from domain import timefmt
-from domain.periods import Month, due_on, reporting_month
+from domain.periods import Month, due_on, report_deadline, reporting_month
 from domain.warning_rules import MEDIATION_DAYS
 from storage import identity, outbox, stats
 from storage.models import Member, OutboxMessage
@@ -57,7 +57,8 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
     """Every figure of the digest, computed once for all recipients."""
     month = Month.parse_key(period).period
     start_at, end_at = window(month, settings.zone)
-    cover = stats.coverage(session, [period])
+    due = [stats.Due(period, report_deadline(Month.parse_key(period), settings, settings.zone))]
+    cover = stats.coverage(session, due)
     totals = stats.report_totals(session, period, period)
     previous_month = Month.parse_key(period).shift(-1).key
     before = stats.report_totals(session, previous_month, previous_month)
@@ -69,6 +70,7 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
         "period": month,
         "cover": cover,
         "cover_rate": stats.rate(cover.submitted, cover.due),
+        "on_time_rate": stats.rate(cover.on_time, cover.due),
         "totals": totals,
         "changes": [Change(name, values[name], previous[name]) for name in COMPARED],
         "warnings": warnings,
@@ -79,8 +81,8 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
         "open_warnings": stats.count_warnings(session, stats.OPEN_WARNING_STATES),
         "hardship": hardship,
         "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
-        "overdue_total": stats.missing_count(session, [period]),
-        "overdue": stats.missing_reports(session, [period], OVERDUE_SHOWN),
+        "overdue_total": stats.missing_count(session, due),
+        "overdue": stats.missing_reports(session, due, OVERDUE_SHOWN),
         "next_period": Month.parse_key(period).shift(1).period,
         "next_due": due_on(Month.parse_key(period).shift(1), settings),
         "labels": labels(),

@@ -18,7 +18,7 @@ from bot.services.notify import SERVICE_WINDOW
 from config.reminders import Delay, RemindersConfig
 from config.settings import Settings
 from domain import timefmt
-from domain.periods import Month, due_on, opens_on, reporting_month
+from domain.periods import Month, due_on, end_of, opens_on, reporting_month
 from storage.reminders import OpenWarning, Recipient, UnreportedChair
 
 OVERDUE_LIST_BYTES = 1200  # the names in a staff overdue list; the rest of the message fits in WeChat's 2,000 bytes
@@ -61,7 +61,7 @@ class ReportStep:
 
     def deadline(self, zone: ZoneInfo) -> datetime:
         """The end of the due day: an enterprise added to the roster later does not owe this period."""
-        return datetime.combine(self.due + timedelta(days=1), time(), zone).astimezone(UTC)
+        return end_of(self.due, zone)
 
     def key(self, openid: str) -> str:
         return f"{self.key_prefix}{openid}"

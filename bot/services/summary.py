@@ -22,7 +22,7 @@ from domain import timefmt
 from domain.normalize import parse_decimal, parse_integer, parse_text
 from domain.periods import Period
 from storage import figures as staff_figures
-from storage import summary_figures
+from storage import stats, summary_figures
 from storage.summary_figures import Value, Window, floor1, percent, wan
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "summary.yaml"
@@ -144,7 +144,8 @@ def compute_figures(
     """The data figures and the staff figures (raw), plus the derived figures that mix both."""
     config = config or summary_config()
     window = Window.of(period.start, period.end, settings.zone)
-    data = summary_figures.compute(session, window, config.rules, today)
+    dues = stats.due_months(period.start, period.end, today, settings, settings.zone)
+    data = summary_figures.compute(session, window, config.rules, dues)
     staff = staff_figures.figures_for(session, staff_figures.period_code(period.start, period.end))
     retired = _number(staff.get("mutual_aid_retired"))
     parts = [data["mutual_aid_in_service"], retired, data["mutual_aid_ankang"], data["mutual_aid_special"]]
