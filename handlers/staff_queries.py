@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.services import export, links
+from bot.services.figures import period_figures as figures_of
 from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, parse_period
@@ -80,25 +81,22 @@ def figures(ctx: Context, command: Command) -> str:
     if isinstance(read, str):
         return read
     period, default = read
-    months = stats.months_between(period.start, period.end)
-    due = stats.due_months(period.start, period.end, ctx.local_now.date(), ctx.settings, ctx.settings.zone)
-    start_at, end_at = export.window(period, ctx.settings.zone)
-    cover = stats.coverage(ctx.session, due)
-    warnings = stats.warning_summary(ctx.session, start_at, end_at)
+    found = figures_of(ctx.session, period, ctx.settings, ctx.local_now.date())
+    owed = found.owed
     return ctx.render(
         "staff/stats.j2",
         period=period,
         default=default,
-        due_first=due[0].month if due else None,
-        due_last=due[-1].month if due else None,
-        cover=cover,
-        cover_rate=stats.rate(cover.submitted, cover.due),
-        on_time_rate=stats.rate(cover.on_time, cover.due),
-        totals=stats.report_totals(ctx.session, months[0], months[-1]),
-        warnings=warnings,
-        handled_rate=stats.rate(warnings.handled, warnings.received),
-        success_rate=stats.rate(warnings.resolved, warnings.handled),
-        hardship=stats.hardship_summary(ctx.session, start_at, end_at, period.start, period.end),
+        due_first=owed[0].month if owed else None,
+        due_last=owed[-1].month if owed else None,
+        cover=found.cover,
+        cover_rate=found.cover_rate,
+        on_time_rate=found.on_time_rate,
+        totals=found.totals,
+        warnings=found.warnings,
+        handled_rate=found.handled_rate,
+        success_rate=found.success_rate,
+        hardship=found.hardship,
         labels=export.labels(),
     )
 

@@ -15,12 +15,13 @@ from sqlalchemy import exists, literal, true
 from sqlmodel import Session, col, select
 
 from bot.services import render
-from bot.services.export import labels, window
+from bot.services.export import labels
+from bot.services.figures import period_figures
 from bot.services.notify import in_service_window, notify
 from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
 from domain import timefmt
-from domain.periods import Month, due_on, report_deadline, reporting_month
+from domain.periods import Month, due_on, reporting_month
 from domain.warning_rules import MEDIATION_DAYS
 from storage import identity, outbox, stats
 from storage.models import Member, OutboxMessage
@@ -56,33 +57,28 @@ def _recipients(session: Session, key_prefix: str) -> list[str]:
 def compose(session: Session, settings: Settings, period: str, now: datetime) -> dict[str, object]:
     """Every figure of the digest, computed once for all recipients."""
     month = Month.parse_key(period).period
-    start_at, end_at = window(month, settings.zone)
-    due = [stats.Due(period, report_deadline(Month.parse_key(period), settings, settings.zone))]
-    cover = stats.coverage(session, due)
-    totals = stats.report_totals(session, period, period)
+    found = period_figures(session, month, settings, timefmt.local(now, settings.zone).date())
     previous_month = Month.parse_key(period).shift(-1).key
     before = stats.report_totals(session, previous_month, previous_month)
-    values = {**totals.flows, **totals.stocks}
+    values = {**found.totals.flows, **found.totals.stocks}
     previous = {**before.flows, **before.stocks}
-    warnings = stats.warning_summary(session, start_at, end_at)
-    hardship = stats.hardship_summary(session, start_at, end_at, month.start, month.end)
     return {
         "period": month,
-        "cover": cover,
-        "cover_rate": stats.rate(cover.submitted, cover.due),
-        "on_time_rate": stats.rate(cover.on_time, cover.due),
-        "totals": totals,
+        "cover": found.cover,
+        "cover_rate": found.cover_rate,
+        "on_time_rate": found.on_time_rate,
+        "totals": found.totals,
         "changes": [Change(name, values[name], previous[name]) for name in COMPARED],
-        "warnings": warnings,
-        "handled_rate": stats.rate(warnings.handled, warnings.received),
-        "success_rate": stats.rate(warnings.resolved, warnings.handled),
+        "warnings": found.warnings,
+        "handled_rate": found.handled_rate,
+        "success_rate": found.success_rate,
         "stale": stats.count_warnings(session, stats.OPEN_WARNING_STATES, before=now - STALE_AFTER),
         "stale_days": STALE_AFTER.days,
         "open_warnings": stats.count_warnings(session, stats.OPEN_WARNING_STATES),
-        "hardship": hardship,
+        "hardship": found.hardship,
         "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
-        "overdue_total": stats.missing_count(session, due),
-        "overdue": stats.missing_reports(session, due, OVERDUE_SHOWN),
+        "overdue_total": stats.missing_count(session, found.owed),
+        "overdue": stats.missing_reports(session, found.owed, OVERDUE_SHOWN),
         "next_period": Month.parse_key(period).shift(1).period,
         "next_due": due_on(Month.parse_key(period).shift(1), settings),
         "labels": labels(),
