@@ -26,6 +26,7 @@ from sqlalchemy import text
 from storage.db import Database
 
 CHUNK = 50_000
+ON_ROSTER_SINCE = datetime(2020, 1, 1, tzinfo=UTC)  # before every month seeded: every enterprise owes its reports
 FILED_SHARE = 0.92
 COMMUNITIES = ("青峙社区", "岩东社区", "新碶社区", "大碶社区", "霞浦社区", "柴桥社区", "春晓社区", "白峰社区")
 CATEGORIES = ("劳动合同", "工资(含欠薪)", "工伤", "社会保险", "其它")
@@ -156,7 +157,7 @@ def seed_users(db: Database, openids: Sequence[str], role: str = "chair") -> Non
                     120,
                     COMMUNITIES[0],
                     True,
-                    now,
+                    ON_ROSTER_SINCE,
                     now,
                 )
                 for i in range(len(openids))
@@ -221,7 +222,10 @@ def seed_scale(db: Database, enterprises: int, months: int = 24, now: datetime |
         db,
         "enterprise",
         ("id", "credit_code", "name", "employees", "community", "has_union", "created_at", "updated_at"),
-        ((e, _credit_code(e), f"示例企业{e:06d}有限公司", sizes[e], community[e], True, now, now) for e in ids),
+        (
+            (e, _credit_code(e), f"示例企业{e:06d}有限公司", sizes[e], community[e], True, ON_ROSTER_SINCE, now)
+            for e in ids
+        ),
     )
     bulk_insert(
         db,
