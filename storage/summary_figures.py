@@ -236,8 +236,8 @@ def cards(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
 
 
 def organisation(session: Session, window: Window, rules: Rules, owed: Sequence[stats.Due]) -> dict[str, Value]:
-    """组建率 = unionised ÷ enterprises that should have a union (roster, employees ≥ the configured minimum);
-    the reporting rate as `统计` states it (`storage.stats.coverage` over the months already asked for)."""
+    """组建率 = unionised ÷ enterprises that should have a union (on the roster now, not removed, employees ≥ the
+    configured minimum); the reporting rate as `统计` states it (`storage.stats.coverage` over the months asked for)."""
     should = func.count(case((col(Enterprise.employees) >= rules.formation_min_employees, 1)))
     unionised = func.count(
         case((and_(col(Enterprise.employees) >= rules.formation_min_employees, col(Enterprise.has_union)), 1))
@@ -245,7 +245,8 @@ def organisation(session: Session, window: Window, rules: Rules, owed: Sequence[
     fund_base = func.count(
         case((and_(col(Enterprise.employees) >= rules.fund_min_employees, col(Enterprise.has_union)), 1))
     )
-    should_n, unionised_n, fund_base_n = session.execute(select(should, unionised, fund_base)).one()
+    on_roster = col(Enterprise.removed_at).is_(None)
+    should_n, unionised_n, fund_base_n = session.execute(select(should, unionised, fund_base).where(on_roster)).one()
     reporting = stats.coverage(session, owed)
     return {
         "enterprises_required": _int(should_n),
