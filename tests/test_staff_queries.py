@@ -280,6 +280,7 @@ def test_export_agrees_with_the_figures(svc: Service, staff: Chat, db: Database,
     assert "月报数据已导出（2026年下半年，共 3 条）" in reply
     sheet = load_workbook(io.BytesIO(_download(svc, reply))).active
     assert sheet is not None
+    assert (sheet.title, sheet.freeze_panes) == ("月报", "A2")
     rows = list(sheet.iter_rows(values_only=True))
     headers = list(rows[0])
     assert headers[:3] == ["月份", "企业名称", "统一社会信用代码"]
@@ -314,6 +315,7 @@ def test_export_applications_are_masked_and_bad_kinds_explained(
     cells = [str(cell) for row in sheet.iter_rows(values_only=True) for cell in row]
     assert "330211********4514" in cells
     assert "330211199003074514" not in cells
+    assert "13812345678" not in cells
     assert not any("尿毒症" in cell for cell in cells)
     assert "请这样发：导出 月报" in staff.say("导出 工资")
     assert "没看懂统计期间" in staff.say("导出 月报 很久以前")
