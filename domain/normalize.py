@@ -559,6 +559,13 @@ def mask_id_number(value: str) -> str:
     return f"{value[:6]}{'*' * 8}{value[-4:]}"
 
 
+def mask_mobile(value: str) -> str:
+    """For a mobile number in a file that leaves the system: the operator prefix and the last four digits."""
+    if len(value) != 11:
+        raise ValueError("mask_mobile expects an 11-digit mobile number")
+    return f"{value[:3]}****{value[-4:]}"
+
+
 def parse_text(text: str, *, max_length: int, min_length: int = 1) -> str:
     """A narrative answer, kept as typed: NFKC would rewrite the chair's own punctuation and digits."""
     stripped = text.strip()

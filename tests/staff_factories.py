@@ -65,6 +65,7 @@ def report(
     revision: int = 1,
     latest: bool = True,
     submitted_at: datetime = datetime(2026, 10, 5, 2, tzinfo=UTC),
+    submitted_by: str = "factory",
     **figures: Any,
 ) -> MonthlyReport:
     assert company.id is not None
@@ -74,7 +75,7 @@ def report(
         period=period,
         revision=revision,
         is_latest=latest,
-        submitted_by="factory",
+        submitted_by=submitted_by,
         submitted_at=submitted_at,
         **figures,
     )
@@ -95,13 +96,14 @@ def warning(
     amount: str = "0",
     mediation_started_at: datetime | None = None,
     resolved_before: bool = False,
+    reporter: str = "warner",
 ) -> DisputeWarning:
     n = next(_serial)
     row = DisputeWarning(
         submission_id=submission(session, "warning", company.id if company else None),
         receipt=f"YJ{n:06d}",
         enterprise_id=company.id if company else None,
-        reporter="warner",
+        reporter=reporter,
         found_at=created_at,
         place="厂区",
         category=category,
@@ -137,13 +139,14 @@ def application(
     amount: str = "3000",
     paid_amount: str | None = None,
     paid_on: date | None = None,
+    chair: str = "chair",
 ) -> HardshipApplication:
     n = next(_serial)
     row = HardshipApplication(
         submission_id=submission(session, "hardship", company.id),
         receipt=f"BF{n:06d}",
         enterprise_id=company.id or 0,
-        chair="chair",
+        chair=chair,
         worker_name=worker_name,
         id_number_enc=crypto.encrypt(data_key, id_number),
         id_digest=f"digest-{n}",

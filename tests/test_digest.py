@@ -101,7 +101,8 @@ def test_the_digest_carries_the_months_figures(
     assert "月末职工人数：100人（+10人）" in text
     assert "月末会员人数：80人（持平）" in text
     assert "新增会员：5人（+3人）" in text
-    assert "应缴经费：1,000.00元（持平）" in text
+    assert "计提经费：1,000.00元（持平）" in text
+    assert "应缴" not in text and "实缴" not in text  # the form asks 计提 and 上缴
     assert "受理 1 件，已调处 1 件，已化解 1 件" in text
     assert "调处率 100.0%（已调处 ÷ 受理），成功率 100.0%（已化解 ÷ 已调处）" in text
     assert "目前未办结 1 件，其中超过15天 1 件" in text

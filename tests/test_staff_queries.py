@@ -105,8 +105,9 @@ def test_figures_for_the_current_period(staff: Chat, db: Database, settings: Set
     assert "新增会员：4 人" in reply
     assert "减少会员：1 人" in reply
     assert "工资总额：180,000.25 元" in reply
-    assert "应缴经费：3,600.00 元" in reply
-    assert "实缴经费：3,200.00 元" in reply
+    assert "计提经费：3,600.00 元" in reply
+    assert "上缴经费：3,200.00 元" in reply
+    assert "应缴" not in reply and "实缴" not in reply  # the form asks 计提 and 上缴
     assert "开展活动：3 次" in reply
     assert "举办培训：1 期" in reply
     assert "劳动争议：3 件" in reply
@@ -305,6 +306,7 @@ def test_export_agrees_with_the_figures(svc: Service, staff: Chat, db: Database,
     assert "月报数据已导出（2026年下半年，共 3 条）" in reply
     sheet = load_workbook(io.BytesIO(_download(svc, reply))).active
     assert sheet is not None
+    assert (sheet.title, sheet.freeze_panes) == ("月报", "A2")
     rows = list(sheet.iter_rows(values_only=True))
     headers = list(rows[0])
     assert headers[:3] == ["月份", "企业名称", "统一社会信用代码"]
@@ -314,7 +316,7 @@ def test_export_agrees_with_the_figures(svc: Service, staff: Chat, db: Database,
 
     assert f"新增会员：{total('新增会员')} 人" in figures
     assert f"工资总额：{total('工资总额（元）'):,.2f} 元" in figures
-    assert f"实缴经费：{total('实缴经费（元）'):,.2f} 元" in figures
+    assert f"上缴经费：{total('上缴经费（元）'):,.2f} 元" in figures
     assert f"开展活动：{total('活动次数')} 次" in figures
     assert f"劳动争议：{total('劳动争议（件）')} 件" in figures
     assert "99" not in [str(row[headers.index("新增会员")]) for row in rows[1:]]  # superseded revision left out
@@ -339,6 +341,7 @@ def test_export_applications_are_masked_and_bad_kinds_explained(
     cells = [str(cell) for row in sheet.iter_rows(values_only=True) for cell in row]
     assert "330211********4514" in cells
     assert "330211199003074514" not in cells
+    assert "13812345678" not in cells
     assert not any("尿毒症" in cell for cell in cells)
     assert "请这样发：导出 月报" in staff.say("导出 工资")
     assert "没看懂统计期间" in staff.say("导出 月报 很久以前")

@@ -1,7 +1,10 @@
 """Raw data out of the database as xlsx or csv: one row per record, readable Chinese headers.
 
 Headers and value labels live in templates (`templates/staff/export/<kind>.columns.j2`, `staff/labels.j2`), so
-the wording is reviewed with the other texts. ID numbers are masked unless the caller passes the data key.
+the wording is reviewed with the other texts. Every column is typed (count, money, rate, date, …) so a workbook
+holds numbers and dates Excel can add up and sort, not text. Times are the federation's wall clock: Excel cells
+have no zone. People appear as name and role, never as an openid. ID numbers are masked unless the caller passes
+the data key.
 """
 
 from __future__ import annotations
@@ -9,25 +12,28 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, true
-from sqlmodel import Session, col, select
+from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.services import render
 from domain import timefmt
+from domain.normalize import mask_mobile
 from domain.periods import Period
 from storage import crypto
-from storage.models import DisputeWarning, Enterprise, HardshipApplication, MonthlyReport
-from storage.stats import months_between
+from storage.models import DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport
+from storage.stats import months_between, rate
 
 
 class ExportKind(StrEnum):
@@ -41,10 +47,57 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
+class ColumnKind(StrEnum):
+    """What a column holds, which decides its xlsx number format and how csv writes it."""
+
+    TEXT = "text"
+    COUNT = "count"
+    MONEY = "money"
+    RATE = "rate"  # a fraction (0.9 is 90.0%), floored to one decimal of a percent like every rate shown
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+NUMBER_FORMATS = {
+    ColumnKind.COUNT: "0",
+    ColumnKind.MONEY: "#,##0.00",
+    ColumnKind.RATE: "0.0%",
+    ColumnKind.DATE: "yyyy-mm-dd",
+    ColumnKind.DATETIME: "yyyy-mm-dd hh:mm",
+}
+MAX_WIDTH = 50  # characters; longer text (a warning's description) stays in its cell, cut off on screen
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: ColumnKind
+
+
 @dataclass(frozen=True)
 class Table:
-    headers: list[str]
+    """One sheet: its name, typed columns and rows of plain values (datetimes naive, on the federation's clock)."""
+
+    name: str
+    columns: list[Column]
     rows: list[list[Any]]
+
+    @property
+    def headers(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+
+class Source(NamedTuple):
+    """A record with what the export joins to it."""
+
+    record: Any
+    enterprise: str
+    credit_code: str
+    person: str  # who filed it, as `person()` writes them
+
+
+Value = Callable[[Source], Any]
+Derived = Mapping[str, tuple[ColumnKind, Value]]
 
 
 def _pairs(name: str) -> list[tuple[str, str]]:
@@ -59,13 +112,19 @@ def _pairs(name: str) -> list[tuple[str, str]]:
 
 @cache
 def labels() -> dict[str, str]:
-    """State names (`warning.mediating` → 调处中) and yes/no, shared by replies, digests and exports."""
+    """State names (`warning.mediating` → 调处中), yes/no and sheet names, shared by replies, digests and exports."""
     return dict(_pairs("staff/labels.j2"))
 
 
 @cache
 def columns(kind: ExportKind) -> tuple[tuple[str, str], ...]:
     return tuple(_pairs(f"staff/export/{kind.value}.columns.j2"))
+
+
+@lru_cache(maxsize=1024)
+def person(name: str | None, role: str | None) -> str:
+    """张三（企业工会主席）, or the role alone when the member gave no name."""
+    return render.render("staff/export/person.j2", member_name=name, role=role)
 
 
 def window(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -75,41 +134,62 @@ def window(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+# The column kind a model attribute's Python type gives; bool is a yes/no label, never a count.
+_KINDS = (
+    (bool, ColumnKind.TEXT),
+    (datetime, ColumnKind.DATETIME),
+    (date, ColumnKind.DATE),
+    (Decimal, ColumnKind.MONEY),  # every Decimal column is a Money column
+    (int, ColumnKind.COUNT),
+)
+
+
+def _kind_of(model: type[SQLModel], key: str) -> ColumnKind:
+    annotation = model.model_fields[key].annotation
+    types = set(get_args(annotation)) or {annotation}
+    return next((kind for python_type, kind in _KINDS if python_type in types), ColumnKind.TEXT)
+
+
+def _attribute(key: str) -> Value:
+    return lambda source: getattr(source.record, key)
+
+
 def _cell(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, bool):
         return labels()["true" if value else "false"]
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, list):
+        return "、".join(value)
     if isinstance(value, datetime):
         return timefmt.local(value, zone).replace(tzinfo=None, microsecond=0)
     return value
 
 
-def _table(
-    kind: ExportKind, records: list[tuple[Any, str, str]], zone: ZoneInfo, extra: Callable[[Any, str], Any]
-) -> Table:
-    spec = columns(kind)
+def _state(prefix: str) -> Value:
     names = labels()
-    prefix = "warning" if kind is ExportKind.WARNINGS else "hardship"
-    rows = []
-    for record, enterprise_name, credit_code in records:
-        row = []
-        for key, _header in spec:
-            if key == "enterprise_name":
-                value: Any = enterprise_name
-            elif key == "credit_code":
-                value = credit_code
-            elif key == "state":
-                value = names.get(f"{prefix}.{record.state}", record.state)
-            elif hasattr(record, key):
-                value = getattr(record, key)
-            else:
-                value = extra(record, key)
-            row.append(_cell(value, zone))
-        rows.append(row)
-    return Table([header for _key, header in spec], rows)
+    return lambda source: names.get(f"{prefix}.{source.record.state}", source.record.state)
 
 
-def _no_extra(_record: Any, key: str) -> Any:
-    raise KeyError(f"unknown export column {key!r}")
+COMMON: Derived = {
+    "enterprise_name": (ColumnKind.TEXT, lambda source: source.enterprise),
+    "credit_code": (ColumnKind.TEXT, lambda source: source.credit_code),
+}
+
+
+def _table(kind: ExportKind, model: type[SQLModel], sources: list[Source], zone: ZoneInfo, derived: Derived) -> Table:
+    """Derived columns first, so a column like `submitted_by` can never fall through to the raw openid."""
+    plan: list[tuple[Column, Value]] = []
+    for key, header in columns(kind):
+        if key in derived:
+            column_kind, value = derived[key]
+        elif key in model.model_fields:
+            column_kind, value = _kind_of(model, key), _attribute(key)
+        else:
+            raise KeyError(f"unknown {kind.value} export column {key!r}")
+        plan.append((Column(header, column_kind), value))
+    rows = [[_cell(value(source), zone) for _column, value in plan] for source in sources]
+    return Table(labels()[f"sheet.{kind.value}"], [column for column, _value in plan], rows)
 
 
 def _scope(kind: ExportKind, period: Period, zone: ZoneInfo) -> tuple[Any, ColumnElement[bool]]:
@@ -129,46 +209,83 @@ def count_rows(session: Session, kind: ExportKind, period: Period, zone: ZoneInf
     return int(session.exec(select(func.count()).select_from(model).where(where)).one())
 
 
+_JOINED = (col(Enterprise.name), col(Enterprise.credit_code), col(Member.name), col(Member.role))
+
+
+def _sources(rows: Any) -> list[Source]:
+    """(record, enterprise name, credit code, member name, member role) rows; a missing join reads as empty."""
+    return [Source(r, name or "", code or "", person(who, role and role.value)) for r, name, code, who, role in rows]
+
+
 def report_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
     """Latest revisions of the period's months, by month then credit code."""
     _model, where = _scope(ExportKind.REPORTS, period, zone)
-    rows = session.exec(
-        select(MonthlyReport, Enterprise.name, Enterprise.credit_code)
+    rows = session.execute(
+        columns_select(MonthlyReport, *_JOINED)
         .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
+        .outerjoin(Member, col(Member.openid) == col(MonthlyReport.submitted_by))
         .where(where)
         .order_by(col(MonthlyReport.period), col(Enterprise.credit_code))
     ).all()
-    return _table(ExportKind.REPORTS, [(r, n, c) for r, n, c in rows], zone, _no_extra)
+
+    def member_rate(source: Source) -> Decimal | None:
+        report: MonthlyReport = source.record
+        if report.members is None or report.employees is None:
+            return None
+        percent = rate(report.members, report.employees)
+        return None if percent is None else percent / 100
+
+    derived: Derived = {
+        **COMMON,
+        "submitted_by": (ColumnKind.TEXT, lambda source: source.person),
+        "member_rate": (ColumnKind.RATE, member_rate),
+    }
+    return _table(ExportKind.REPORTS, MonthlyReport, _sources(rows), zone, derived)
 
 
 def warning_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
-    """Warnings reported in the period."""
+    """Warnings reported in the period; the reporter's phone masked (staff call them from the case view)."""
     _model, where = _scope(ExportKind.WARNINGS, period, zone)
-    rows = session.exec(
-        select(DisputeWarning, Enterprise.name, Enterprise.credit_code)
+    rows = session.execute(
+        columns_select(DisputeWarning, *_JOINED)
         .outerjoin(Enterprise, col(Enterprise.id) == col(DisputeWarning.enterprise_id))
+        .outerjoin(Member, col(Member.openid) == col(DisputeWarning.reporter))
         .where(where)
         .order_by(col(DisputeWarning.created_at), col(DisputeWarning.id))
     ).all()
-    return _table(ExportKind.WARNINGS, [(w, n or "", c or "") for w, n, c in rows], zone, _no_extra)
+    derived: Derived = {
+        **COMMON,
+        "reporter": (ColumnKind.TEXT, lambda source: source.person),
+        "state": (ColumnKind.TEXT, _state("warning")),
+        "photo_count": (ColumnKind.COUNT, lambda source: len(source.record.photos)),
+        "phone": (ColumnKind.TEXT, lambda source: mask_mobile(source.record.phone)),
+    }
+    return _table(ExportKind.WARNINGS, DisputeWarning, _sources(rows), zone, derived)
 
 
 def application_table(session: Session, period: Period, zone: ZoneInfo, data_key: str | None) -> Table:
     """Applications made in the period; `data_key` given means full ID numbers (admins only, audited)."""
     _model, where = _scope(ExportKind.APPLICATIONS, period, zone)
-    rows = session.exec(
-        select(HardshipApplication, Enterprise.name, Enterprise.credit_code)
+    rows = session.execute(
+        columns_select(HardshipApplication, *_JOINED)
         .join(Enterprise, col(Enterprise.id) == col(HardshipApplication.enterprise_id))
+        .outerjoin(Member, col(Member.openid) == col(HardshipApplication.chair))
         .where(where)
         .order_by(col(HardshipApplication.created_at), col(HardshipApplication.id))
     ).all()
 
-    def id_number(record: Any, key: str) -> Any:
-        if key != "id_number":
-            return _no_extra(record, key)
-        return crypto.decrypt(data_key, record.id_number_enc) if data_key else record.id_masked
+    def id_number(source: Source) -> str:
+        application: HardshipApplication = source.record
+        return crypto.decrypt(data_key, application.id_number_enc) if data_key else application.id_masked
 
-    return _table(ExportKind.APPLICATIONS, [(a, n, c) for a, n, c in rows], zone, id_number)
+    derived: Derived = {
+        **COMMON,
+        "chair": (ColumnKind.TEXT, lambda source: source.person),
+        "state": (ColumnKind.TEXT, _state("hardship")),
+        "photo_count": (ColumnKind.COUNT, lambda source: len(source.record.photos)),
+        "id_number": (ColumnKind.TEXT, id_number),
+    }
+    return _table(ExportKind.APPLICATIONS, HardshipApplication, _sources(rows), zone, derived)
 
 
 def build(session: Session, kind: ExportKind, period: Period, zone: ZoneInfo, data_key: str | None = None) -> Table:
@@ -179,17 +296,75 @@ def build(session: Session, kind: ExportKind, period: Period, zone: ZoneInfo, da
     return application_table(session, period, zone, data_key)
 
 
-def to_xlsx(table: Table) -> bytes:
+def _shown(value: Any, kind: ColumnKind) -> str:
+    """A value as Excel shows it under the column's number format, to fit the width."""
+    if value is not None and kind is ColumnKind.MONEY:
+        return f"{value:,.2f}"
+    if value is not None and kind is ColumnKind.DATETIME:
+        return f"{value:{timefmt.MINUTE}}"
+    return _text(value, kind)
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in a fixed-width font: Chinese characters and full-width punctuation count two."""
+    if text.isascii():
+        return max(map(len, text.splitlines()), default=0)
+    return max(
+        (sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line) for line in text.splitlines()),
+        default=0,
+    )
+
+
+def column_widths(table: Table) -> list[int]:
+    """The widest header or value of each column plus a margin, at most `MAX_WIDTH`."""
+    widths = []
+    for index, column in enumerate(table.columns):
+        shown = {column.header, *(_shown(row[index], column.kind) for row in table.rows)}
+        widths.append(min(MAX_WIDTH, max(map(display_width, shown)) + 2))
+    return widths
+
+
+def to_xlsx(*tables: Table) -> bytes:
+    """One sheet per table, in order, named after it (a summary sheet can join the data sheets)."""
     from openpyxl import Workbook  # imported on first export: 9 MB a chat worker otherwise carries for nothing
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(table.headers)
-    for row in table.rows:
-        sheet.append(row)
+    for table in tables:
+        _write_sheet(workbook, table)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _write_sheet(workbook: Any, table: Table) -> None:
+    """Header row bold and frozen, columns fitted, numbers and dates with their formats."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(table.name)
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(column_widths(table), 1):  # a write-only sheet takes widths before any row
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for text in table.headers:
+        cell = WriteOnlyCell(sheet, text)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+
+    def typed(value: Any, number_format: str | None) -> Any:
+        """Text and blanks go in as plain values, which is cheaper than a cell."""
+        if number_format is None or value is None:
+            return value
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = number_format
+        return cell
+
+    formats = [NUMBER_FORMATS.get(column.kind) for column in table.columns]
+    for row in table.rows:
+        sheet.append([typed(value, number_format) for value, number_format in zip(row, formats, strict=True)])
 
 
 def to_csv(table: Table) -> bytes:
@@ -197,16 +372,23 @@ def to_csv(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(table.headers)
+    kinds = [column.kind for column in table.columns]
     for row in table.rows:
-        writer.writerow(["" if value is None else _text(value) for value in row])
+        writer.writerow([_text(value, kind) for value, kind in zip(row, kinds, strict=True)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, kind: ColumnKind) -> str:
+    if value is None:
+        return ""
+    if kind is ColumnKind.RATE:
+        return f"{value * 100:.1f}%"
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 

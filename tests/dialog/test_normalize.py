@@ -20,6 +20,7 @@ from domain import normalize
 from domain.normalize import (
     ParseError,
     mask_id_number,
+    mask_mobile,
     parse_choice,
     parse_credit_code,
     parse_date,
@@ -457,6 +458,12 @@ def test_mask_id_number() -> None:
     assert mask_id_number("330211199001011234") == "330211********1234"
     with pytest.raises(ValueError):
         mask_id_number("12345")
+
+
+def test_mask_mobile() -> None:
+    assert mask_mobile("13812345678") == "138****5678"
+    with pytest.raises(ValueError):
+        mask_mobile("12345")
 
 
 @pytest.mark.parametrize(
