@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.services import export, links
 from bot.services.figures import period_figures as figures_of
+from bot.services.figures import summary_table
 from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, parse_period
@@ -210,7 +211,8 @@ def export_link(ctx: Context, command: Command) -> str:
     if rows > CHAT_EXPORT_ROWS:
         return ctx.render("staff/export_too_large.j2", kind=kind.value, period=period, rows=rows)
     table = export.build(ctx.session, kind, period, ctx.settings.zone)
-    data = export.encode(table, export.ExportFormat.XLSX)
+    summary = summary_table(figures_of(ctx.session, period, ctx.settings, ctx.local_now.date()))
+    data = export.encode(table, export.ExportFormat.XLSX, summary)
     path = export.save_encrypted(ctx.settings.files_dir, ctx.settings.data_key, kind, export.ExportFormat.XLSX, data)
     detail = f"{kind.value} {period.label} xlsx rows={len(table.rows)} file={path}"
     ctx.session.add(AuditLog(actor=ctx.openid, action="export", subject=kind.value, detail=detail, at=ctx.now))

@@ -232,7 +232,7 @@ def test_sheets_are_named_frozen_bold_fitted_and_free_of_openids(
     tmp_path: Path, env: dict[str, str], kind: str, name: str
 ) -> None:
     workbook = load_workbook(_export(tmp_path, env, kind))
-    assert workbook.sheetnames == [name]
+    assert workbook.sheetnames == [name, "汇总"]  # the data, then the period's figures as 统计 states them
     sheet = workbook[name]
     assert sheet.freeze_panes == "A2"
     assert sheet.max_row == 2

@@ -304,7 +304,18 @@ def test_export_agrees_with_the_figures(svc: Service, staff: Chat, db: Database,
     figures = staff.say("统计 2026年下半年")
     reply = staff.say("导出 月报 2026年下半年")
     assert "月报数据已导出（2026年下半年，共 3 条）" in reply
-    sheet = load_workbook(io.BytesIO(_download(svc, reply))).active
+    workbook = load_workbook(io.BytesIO(_download(svc, reply)))
+    assert workbook.sheetnames == ["月报", "汇总"]
+    summary = dict(zip(*workbook["汇总"].iter_rows(values_only=True), strict=True))
+    # The 汇总 sheet states exactly what 统计 says for the same period (both come from bot.services.figures).
+    assert (
+        f"已报 {summary['已报（份）']} 份 / 应报 {summary['应报（份）']} 份，报送率 {summary['报送率'] * 100:.1f}%"
+        in figures
+    )
+    assert f"工资总额：{summary['工资总额（元）']:,.2f} 元" in figures
+    assert f"成功率：{summary['成功率'] * 100:.1f}%" in figures
+    assert workbook["汇总"]["D2"].number_format == "0.0%"
+    sheet = workbook.active
     assert sheet is not None
     assert (sheet.title, sheet.freeze_panes) == ("月报", "A2")
     rows = list(sheet.iter_rows(values_only=True))

@@ -13,6 +13,7 @@ import typer
 
 from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
 from bot.services import export
+from bot.services.figures import period_figures, summary_table
 from domain.enums import Role
 from domain.periods import reporting_month
 from storage.db import utcnow
@@ -54,7 +55,8 @@ def run_export(
                     raise fail(f"--admin: {admin!r} is not an active administrator")
             key = settings.data_key if unmask else None
             table = export.build(session, kind, period, settings.zone, data_key=key)
-            output.write_bytes(export.encode(table, fmt))
+            summary = summary_table(period_figures(session, period, settings, today))
+            output.write_bytes(export.encode(table, fmt, summary))
             detail = f"{kind.value} {period.label} {fmt.value} rows={len(table.rows)} unmasked={unmask} file={output}"
             session.add(AuditLog(actor=admin or "cli", action="export", subject=kind.value, detail=detail, at=now))
     finally:

@@ -117,8 +117,13 @@ def labels() -> dict[str, str]:
 
 
 @cache
+def columns_of(name: str) -> tuple[tuple[str, str], ...]:
+    """The `key: 表头` pairs of `templates/staff/export/<name>.columns.j2`, in order."""
+    return tuple(_pairs(f"staff/export/{name}.columns.j2"))
+
+
 def columns(kind: ExportKind) -> tuple[tuple[str, str], ...]:
-    return tuple(_pairs(f"staff/export/{kind.value}.columns.j2"))
+    return columns_of(kind.value)
 
 
 @lru_cache(maxsize=1024)
@@ -392,8 +397,11 @@ def _text(value: Any, kind: ColumnKind) -> str:
     return str(value)
 
 
-def encode(table: Table, fmt: ExportFormat) -> bytes:
-    return to_xlsx(table) if fmt is ExportFormat.XLSX else to_csv(table)
+def encode(table: Table, fmt: ExportFormat, summary: Table | None = None) -> bytes:
+    """An xlsx workbook carries the 汇总 sheet after the data when one is given; a csv file holds the data only."""
+    if fmt is ExportFormat.CSV:
+        return to_csv(table)
+    return to_xlsx(table, summary) if summary is not None else to_xlsx(table)
 
 
 def save_encrypted(files_dir: Path, data_key: str, kind: ExportKind, fmt: ExportFormat, data: bytes) -> str:

@@ -1,4 +1,4 @@
-"""The figures of a period, computed in one place so `统计`, the monthly digest and the exports' totals agree.
+"""The figures of a period, computed in one place so `统计`, the monthly digest and the exports' 汇总 sheet agree.
 
 Each figure is defined in docs/figures.md; the SQL behind them is `storage.stats`. A rate is floored to one
 decimal (`storage.stats.rate`) and is None when there is nothing to divide by.
@@ -9,13 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session
 
-from bot.services.export import window
+from bot.services import export
+from bot.services.export import ColumnKind, window
 from config.settings import Settings
 from domain.periods import Period
 from storage import stats
+
+MONEY = frozenset({"payroll", "dues_accrued", "dues_remitted"})  # the report totals counted in 元, not in units
 
 
 @dataclass(frozen=True)
@@ -61,3 +65,37 @@ def period_figures(session: Session, period: Period, settings: Settings, today: 
         warnings=stats.warning_summary(session, start_at, end_at),
         hardship=stats.hardship_summary(session, start_at, end_at, period.start, period.end),
     )
+
+
+def _as_fraction(rate: Decimal | None) -> Decimal | None:
+    """A floored percentage (66.6) as the fraction an xlsx `0.0%` cell shows as 66.6%."""
+    return None if rate is None else rate / 100
+
+
+def summary_table(found: PeriodFigures) -> export.Table:
+    """The 汇总 sheet: one row of the figures `统计` states for the same period, headed in
+    `templates/staff/export/summary.columns.j2`."""
+    cover, totals, warnings = found.cover, found.totals, found.warnings
+    values: dict[str, tuple[ColumnKind, Any]] = {
+        "months": (ColumnKind.COUNT, cover.months),
+        "due": (ColumnKind.COUNT, cover.due),
+        "submitted": (ColumnKind.COUNT, cover.submitted),
+        "cover_rate": (ColumnKind.RATE, _as_fraction(found.cover_rate)),
+        "on_time": (ColumnKind.COUNT, cover.on_time),
+        "on_time_rate": (ColumnKind.RATE, _as_fraction(found.on_time_rate)),
+        **{name: (ColumnKind.COUNT, int(value)) for name, value in totals.stocks.items()},
+        **{
+            name: (ColumnKind.MONEY if name in MONEY else ColumnKind.COUNT, value if name in MONEY else int(value))
+            for name, value in totals.flows.items()
+        },
+        "warnings_received": (ColumnKind.COUNT, warnings.received),
+        "warnings_handled": (ColumnKind.COUNT, warnings.handled),
+        "warnings_resolved": (ColumnKind.COUNT, warnings.resolved),
+        "handled_rate": (ColumnKind.RATE, _as_fraction(found.handled_rate)),
+        "success_rate": (ColumnKind.RATE, _as_fraction(found.success_rate)),
+        "relief_payments": (ColumnKind.COUNT, found.hardship.paid_count),
+        "relief_paid": (ColumnKind.MONEY, found.hardship.paid_amount),
+    }
+    headed = export.columns_of("summary")
+    columns = [export.Column(header, values[key][0]) for key, header in headed]
+    return export.Table(export.labels()["sheet.summary"], columns, [[values[key][1] for key, _ in headed]])
