@@ -494,13 +494,14 @@ def test_reads_like_the_seed_with_words_restored(seeded: Database, files_setting
 
 def test_figures_nobody_can_know_are_marked_never_zero(db: Database, files_settings: Settings) -> None:
     made = build(db, files_settings)
-    assert "组建率保持在【待填：工会组建率】%以上" in made.markdown
-    assert "基金总额达到【待填：帮困基金总额】万元" in made.markdown
+    assert "组建率保持在【待名册：工会组建率】%以上" in made.markdown
+    assert "基金总额达到【待月报：帮困基金总额】万元" in made.markdown
     assert "上半年新建企业工会【待填：新建企业工会数】家" in made.markdown
-    assert "调处率【待填：调处率】%" in made.markdown
+    assert "调处率【待月报：调处率】%" in made.markdown
     assert "联系特约服务商户【待填：特约服务商户数】家" in made.markdown
     assert "百人以上企业帮困基金建设继续推进" in made.markdown
     assert "新建企业工会数" in made.missing and "退休参保人数" in made.missing
+    assert "工会组建率" in made.awaiting and "帮困基金总额" in made.awaiting and "工会组建率" not in made.missing
     assert made.missing.index("表彰示范企业工会数") < made.missing.index("下半年工作计划")
 
 
@@ -528,7 +529,7 @@ def test_staff_figures_fill_their_blanks_and_the_totals_that_need_them(
         in made.markdown
     )
     assert "完成年度任务的75.0%" in made.markdown
-    assert "来自街道辖区内30多家企业工会" in made.markdown
+    assert "来自街道辖区内36家企业工会" in made.markdown
     assert "2024年7月份收缴2024年1-6月工会经费" in made.markdown
     assert "一是继续推进工资集体协商" in made.markdown
     assert "新建企业工会数" not in made.missing and "下半年工作计划" not in made.missing

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from sqlmodel import Session
 
 from bot.services import render
@@ -28,6 +29,10 @@ from storage.summary_figures import Value, Window, floor1, percent, wan
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "summary.yaml"
 TEMPLATE = "summary/work_summary.md.j2"
 DOCUMENTS = "documents"
+# The three marks (templates/summary/work_summary.md.j2 explains them in its notes): staff enter the figure with
+# `数据`; enterprises have not reported it in their monthly reports; the roster holds no enterprise to count.
+STAFF_MARK, REPORTS_MARK, ROSTER_MARK = "待填", "待月报", "待名册"
+MARK = re.compile(f"【({STAFF_MARK}|{REPORTS_MARK}|{ROSTER_MARK})：([^】]+)】")
 FONT = "SimSun"  # Word and LibreOffice pick a Chinese face for East Asian text only when the style names one
 
 # How each figure is printed, following the unit its sentence uses (domain §1.0).
@@ -70,6 +75,19 @@ class SummaryConfig(BaseModel):
     dispute_categories: dict[str, list[str]]
     staff_figures: dict[str, StaffFigureSpec]
     labels: dict[str, str]
+    from_roster: list[str]
+
+    @model_validator(mode="after")
+    def _marks_resolve(self) -> SummaryConfig:
+        """A mark shows a label and `数据 标签 数值` reads it back: labels are one word each and name one figure."""
+        names = [spec.label for spec in self.staff_figures.values()] + list(self.labels.values())
+        if any(not name or any(char.isspace() for char in name) for name in names):
+            raise ValueError("a figure label is empty or holds a space")
+        if len(set(names)) != len(names):
+            raise ValueError("two figures share a label")
+        if set(self.from_roster) - self.labels.keys():
+            raise ValueError("from_roster names a key that labels does not")
+        return self
 
     @property
     def rules(self) -> summary_figures.Rules:
@@ -85,6 +103,12 @@ class SummaryConfig(BaseModel):
     def label(self, key: str) -> str:
         spec = self.staff_figures.get(key)
         return spec.label if spec else self.labels[key]
+
+    def mark(self, key: str) -> str:
+        """What the summary prints for a figure nobody can give yet: who supplies it is in the mark's first word."""
+        if key in self.staff_figures:
+            return f"【{STAFF_MARK}：{self.label(key)}】"
+        return f"【{ROSTER_MARK if key in self.from_roster else REPORTS_MARK}：{self.label(key)}】"
 
 
 @lru_cache(maxsize=1)
@@ -119,23 +143,17 @@ def _show(key: str, value: Value) -> str | None:
     return _plain(value)
 
 
-def _more_than(value: Decimal | None) -> str | None:
-    """ "___多家": a round number below the figure (36 → 30), small figures as they are."""
-    if value is None:
-        return None
-    whole = int(value)
-    return str(whole if whole < 20 else whole - whole % 10)
-
-
 @dataclass(frozen=True)
 class Summary:
-    """The rendered text and what it was made from; `missing` are labels still shown as to-be-filled."""
+    """The rendered text and what it was made from. `missing`: labels of the figures staff still have to enter
+    (【待填】); `awaiting`: labels of the computed figures the data cannot give yet (【待月报】, 【待名册】)."""
 
     period: Period
     code: str
     markdown: str
     figures: dict[str, str | None]
     missing: list[str]
+    awaiting: list[str]
 
 
 def compute_figures(
@@ -156,42 +174,38 @@ def compute_figures(
 
 
 def build(session: Session, period: Period, settings: Settings, now: datetime) -> Summary:
+    data, staff = compute_figures(session, period, settings, now.astimezone(settings.zone).date())
+    return compose(period, data, staff, timefmt.minute(now, settings.zone))
+
+
+def compose(period: Period, data: Mapping[str, Value], staff: Mapping[str, str], generated_at: str) -> Summary:
+    """The summary of `period` from its figures (`data` computed, `staff` entered), without the database: what the
+    text says depends on nothing else, so tests can render any combination of known and unknown figures."""
     config = summary_config()
-    data, staff = compute_figures(session, period, settings, now.astimezone(settings.zone).date(), config)
     shown: dict[str, str | None] = {key: _show(key, value) for key, value in data.items()}
     for key, spec in config.staff_figures.items():
         raw = staff.get(key)
         shown[key] = raw if spec.kind == "text" or raw is None else _plain(_number(raw) or Decimal(0))
-    shown["finance_training_enterprises"] = _more_than(_number(staff.get("finance_training_enterprises")))
-    labels = {key: config.label(key) for key in shown if key in config.labels or key in config.staff_figures}
+    marks = {key: config.mark(key) for key in config.labels.keys() | config.staff_figures.keys()}
     code = staff_figures.period_code(period.start, period.end)
     half = int(code[-1]) if code.endswith(("H1", "H2")) else 0
     markdown = render.render(
         TEMPLATE,
         v=shown,
-        label=labels,
+        n=data,
+        mark=marks,
         cfg=config,
         period=period,
         year=period.end.year,
         half=half,
         first_month=period.start.month,
         last_month=period.end.month,
-        hundred={"enterprises": data["hundred_plus_enterprises"], "funds": data["hundred_plus_funds"]},
-        reports_submitted=data["reports_submitted"],
-        reports_due=data["reports_due"],
-        generated_at=timefmt.minute(now, settings.zone),
+        generated_at=generated_at,
     )
-    missing = [labels[key] for key in _used() if shown.get(key) is None]
-    return Summary(period, code, markdown + "\n", shown, missing)
-
-
-@lru_cache(maxsize=1)
-def _used() -> tuple[str, ...]:
-    """The figure keys the template prints, in the order they appear: only these count as missing."""
-    source = (render.TEMPLATES_DIR / TEMPLATE).read_text(encoding="utf-8")
-    config = summary_config()
-    keys = [key for key in config.labels.keys() | config.staff_figures.keys() if f"'{key}'" in source]
-    return tuple(sorted(keys, key=lambda key: source.index(f"'{key}'")))
+    found = [(kind, label) for kind, label in MARK.findall(markdown)]
+    missing = list(dict.fromkeys(label for kind, label in found if kind == STAFF_MARK))
+    awaiting = list(dict.fromkeys(label for kind, label in found if kind != STAFF_MARK))
+    return Summary(period, code, markdown + "\n", shown, missing, awaiting)
 
 
 def write_docx(markdown: str, path: Path) -> None:
