@@ -18,6 +18,7 @@ from pydantic import BaseModel, model_validator
 from sqlmodel import Session
 
 from bot.services import render
+from config.reporting import reporting
 from config.settings import Settings
 from domain import timefmt
 from domain.normalize import parse_decimal, parse_integer, parse_text
@@ -32,6 +33,9 @@ DOCUMENTS = "documents"
 # The three marks (templates/summary/work_summary.md.j2 explains them in its notes): staff enter the figure with
 # `数据`; enterprises have not reported it in their monthly reports; the roster holds no enterprise to count.
 STAFF_MARK, REPORTS_MARK, ROSTER_MARK = "待填", "待月报", "待名册"
+BLANK_LINES = re.compile(r"\n{3,}")
+# What the plan is called after a period (by its code's suffix: "2024H1" → "H1"); a month or quarter: 下一阶段.
+NEXT = {"H1": "下半年", "H2": "明年", "": "明年"}
 MARK = re.compile(f"【({STAFF_MARK}|{REPORTS_MARK}|{ROSTER_MARK})：([^】]+)】")
 FONT = "SimSun"  # Word and LibreOffice pick a Chinese face for East Asian text only when the style names one
 
@@ -57,14 +61,12 @@ class StaffFigureSpec(BaseModel):
     label: str
     unit: str
     kind: Literal["number", "month", "text"] = "number"
+    hint: str = ""  # what to write, for a text figure (`数据 标签` without a value shows it)
 
 
 class SummaryConfig(BaseModel):
     subdistrict_name: str
     city_name: str
-    upgraded_communities: list[str]
-    bargaining_pilot_areas: list[str]
-    model_enterprises: list[str]
     formation_min_employees: int
     fund_min_employees: int
     dues_headcount_threshold: int
@@ -73,6 +75,7 @@ class SummaryConfig(BaseModel):
     card_collected_opening: int
     card_issued_opening: int
     dispute_categories: dict[str, list[str]]
+    seasons: dict[str, list[int]]
     staff_figures: dict[str, StaffFigureSpec]
     labels: dict[str, str]
     from_roster: list[str]
@@ -87,7 +90,15 @@ class SummaryConfig(BaseModel):
             raise ValueError("two figures share a label")
         if set(self.from_roster) - self.labels.keys():
             raise ValueError("from_roster names a key that labels does not")
+        if any(not 1 <= month <= 12 for months in self.seasons.values() for month in months):
+            raise ValueError("seasons hold a month outside 1–12")
         return self
+
+    def in_season(self, period: Period) -> dict[str, bool]:
+        """Which seasonal paragraphs the period has room for; the festival visits follow the report form's season."""
+        seasons = {**self.seasons, "festival": reporting().seasons.festival}
+        months = {month.month for month in period.months}
+        return {name: not months.isdisjoint(chosen) for name, chosen in seasons.items()}
 
     @property
     def rules(self) -> summary_figures.Rules:
@@ -188,21 +199,25 @@ def compose(period: Period, data: Mapping[str, Value], staff: Mapping[str, str],
         shown[key] = raw if spec.kind == "text" or raw is None else _plain(_number(raw) or Decimal(0))
     marks = {key: config.mark(key) for key in config.labels.keys() | config.staff_figures.keys()}
     code = staff_figures.period_code(period.start, period.end)
-    half = int(code[-1]) if code.endswith(("H1", "H2")) else 0
+    year = period.end.year
     markdown = render.render(
         TEMPLATE,
         v=shown,
         n=data,
         mark=marks,
+        given=lambda *keys: any(shown[key] is not None for key in keys),
+        season=config.in_season(period),
         cfg=config,
         period=period,
-        year=period.end.year,
-        half=half,
+        year=year,
+        pw=period.label.removeprefix(f"{year}年") or "全年",
+        nw=NEXT.get(code[4:], "下一阶段"),
         first_month=period.start.month,
         last_month=period.end.month,
         generated_at=generated_at,
     )
-    found = [(kind, label) for kind, label in MARK.findall(markdown)]
+    markdown = BLANK_LINES.sub("\n\n", markdown)  # paragraphs left out leave their blank lines behind
+    found = MARK.findall(markdown)
     missing = list(dict.fromkeys(label for kind, label in found if kind == STAFF_MARK))
     awaiting = list(dict.fromkeys(label for kind, label in found if kind != STAFF_MARK))
     return Summary(period, code, markdown + "\n", shown, missing, awaiting)
