@@ -749,10 +749,17 @@ def test_cli_figures_set_then_summary_shows_it(seeded: Database, database_url: s
         [row] = figures.list_figures(session, "2024H1")
     assert f"mutual_aid_retired\t1200人\tcli\t{timefmt.minute(row.set_at, ZONE)}" in listed.output
     assert "(missing: 新建企业工会数)" in listed.output
+    names = "甲纺织有限公司、乙化工有限公司"
+    result = runner.invoke(
+        app, ["figures", "set", "【待填：和谐企业重点示范单位】", names, "--period", "2024H1"], env=env
+    )
+    assert result.exit_code == 0 and f"model_enterprises 2024H1 = {names}" in result.output, result.output
     out = tmp_path / "s.md"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "md", "-o", str(out)], env=env)
     assert result.exit_code == 0, result.output
     assert "退休参保1200人" in out.read_text(encoding="utf-8")
+    assert f"和谐企业创建重点示范单位有{names}。" in out.read_text(encoding="utf-8")
+    assert "missing: 新建企业工会数 (unionbot figures set 新建企业工会数 VALUE --period 2024H1)" in result.output
     docx_out = tmp_path / "s.docx"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "docx", "-o", str(docx_out)], env=env)
     assert result.exit_code == 0, result.output
@@ -855,6 +862,73 @@ def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:
     md_link = _links(reply)[1]
     md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
     assert "退休参保1200人" in md and "上半年新建企业工会7家" in md
+
+
+def staff_marks(db: Database, settings: Settings) -> set[str]:
+    """Every 【待填：X】 the summary can print: with nothing known, and with each figure alone opening its sentence,
+    over a year (every season in)."""
+    unknown = unknown_data(db, settings)
+    specs = work_summary.summary_config().staff_figures
+    variants: list[tuple[dict[str, Any], dict[str, str]]] = [(unknown, {})]
+    variants += [(unknown, {key: sample(spec, n)}) for n, (key, spec) in enumerate(specs.items())]
+    variants += [({**unknown, key: 1}, {}) for key in unknown]
+    marks: set[str] = set()
+    for data, staff in variants:
+        marks |= set(re.findall(r"【待填：([^】]+)】", work_summary.compose(YEAR, data, staff, "-").markdown))
+    return marks
+
+
+def test_every_mark_the_summary_can_show_is_accepted_by_data(
+    svc: Service, seeded: Database, files_settings: Settings
+) -> None:
+    marks = staff_marks(seeded, files_settings)
+    by_label = {spec.label: (key, spec) for key, spec in work_summary.summary_config().staff_figures.items()}
+    assert {"新建企业工会数", "退休参保人数", "工作计划", "申报星级企业文化俱乐部数", "五一活动参赛队数"} <= marks
+    assert marks <= by_label.keys(), marks - by_label.keys()
+    chat = Chat(svc.wechat, "staff-1")
+    sent: dict[str, str] = {}
+    for n, label in enumerate(sorted(marks)):
+        key, spec = by_label[label]
+        value = sample(spec, n)
+        assert work_summary.staff_spec(label) == (key, spec)  # how `unionbot figures set` finds it too
+        assert "已记录" in chat.say(f"数据 {label} {value}"), label
+        sent[key] = value
+    assert "已记录" in chat.say("数据 【待填：新建企业工会数】 7")  # the mark itself, copied from the document
+    sent["new_unions"] = "7"
+    half = figures.period_code(date(2026, 7, 1), date(2026, 12, 31))  # the harness clock: November 2026
+    with seeded.transaction() as session:
+        assert figures.figures_for(session, half) == sent
+
+
+def test_a_text_entered_by_chat_appears_verbatim(svc: Service) -> None:
+    chat = Chat(svc.wechat, "staff-1")
+    names = "宁波甲纺织有限公司、宁波乙化工有限公司和宁波丙电子有限公司"
+    assert "已记录" in chat.say(f"数据 和谐企业重点示范单位 {names}")
+    assert "已记录" in chat.say("数据 升格社区总工会的社区 甲社区、乙社区")
+    md_link = _links(chat.say("总结"))[1]
+    md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
+    assert f"和谐企业创建重点示范单位有{names}。" in md
+    assert "下半年，街道甲社区、乙社区升格为社区总工会。" in md
+
+
+def test_data_lists_every_figure_with_its_value_or_not_entered(svc: Service) -> None:
+    chat = Chat(svc.wechat, "staff-1")
+    entered = {"mutual_aid_retired": "1200", "model_enterprises": "甲纺织有限公司", "dues_collection_month": "7"}
+    specs = work_summary.summary_config().staff_figures
+    for key, value in entered.items():
+        assert "已记录" in chat.say(f"数据 {specs[key].label} {value}")
+    pages = [chat.say("数据")]
+    while "回复“更多”" in pages[-1]:
+        pages.append(chat.say("更多"))
+    listing = "\n".join(pages)
+    assert len(pages) > 1 and all(len(page.encode()) <= 2000 for page in pages)
+    for key, spec in specs.items():
+        if key in entered:
+            unit = "" if spec.kind == "text" else spec.unit
+            assert f"✓ {spec.label}：{entered[key]}{unit}" in listing, key
+        else:
+            assert f"✗ {spec.label}：未填" in listing, key
+    assert "请在“和谐企业重点示范单位”后面写上内容（企业全称" in chat.say("数据 和谐企业重点示范单位")
 
 
 def test_bad_period_gets_examples(svc: Service) -> None:

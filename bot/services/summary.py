@@ -265,12 +265,13 @@ def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInf
     return {"md": md_path, "docx": docx_path}
 
 
-def staff_spec(key_or_label: str) -> tuple[str, StaffFigureSpec] | None:
-    """A staff figure named by its key or its Chinese label."""
+def staff_spec(name: str) -> tuple[str, StaffFigureSpec] | None:
+    """A staff figure named by its key, its Chinese label, or its mark copied from the summary (【待填：标签】)."""
     specs: Mapping[str, StaffFigureSpec] = summary_config().staff_figures
-    if key_or_label in specs:
-        return key_or_label, specs[key_or_label]
-    return next(((key, spec) for key, spec in specs.items() if spec.label == key_or_label), None)
+    name = name.removeprefix(f"【{STAFF_MARK}：").removesuffix("】")
+    if name in specs:
+        return name, specs[name]
+    return next(((key, spec) for key, spec in specs.items() if spec.label == name), None)
 
 
 TEXT_FIGURE_MAX = 1500
