@@ -616,7 +616,19 @@ SEED_FACTS = (
     "又好又快",
     "五一",
     "学习型示范企业",
+    "星级",
     "强保障",
+    # and the claims it makes without a figure behind them
+    "重大突破",
+    "职工代表大会",
+    "补助奖励",
+    "品牌效应",
+    "一站式",
+    "实现全覆盖",
+    "超额完成",
+    "欢迎",
+    "年初",
+    "去年",
 )
 # A figure stated as more or less than it is: "66.6%以上", "【待填：…】多家", "近230名", "约12期".
 APPROXIMATE = re.compile(r"[\d】]%?(以上|多|余|左右)|(近|约)[\d【]")
