@@ -36,6 +36,7 @@ def make_summary(ctx: Context, command: Command) -> str:
         period=period,
         urls=urls,
         missing=made.missing,
+        awaiting=made.awaiting,
         minutes=ctx.settings.link_ttl_minutes,
     )
 

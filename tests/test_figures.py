@@ -6,8 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from bot.services import summary as work_summary
 from domain.normalize import ParseError, parse_period
@@ -77,7 +79,27 @@ def test_text_figures_keep_what_was_typed() -> None:
 
 def test_a_key_is_found_by_name_or_label() -> None:
     assert work_summary.staff_spec("mutual_aid_retired") == work_summary.staff_spec("退休参保人数")
+    assert work_summary.staff_spec("【待填：退休参保人数】") == work_summary.staff_spec("退休参保人数")
     assert work_summary.staff_spec("退休") is None
+    assert work_summary.staff_spec("【待月报：在职参保人数】") is None  # computed: corrected at its source
+
+
+@pytest.mark.parametrize(
+    ("key", "label"),
+    [
+        ("new_unions", "新建 企业工会数"),
+        ("new_unions", "退休参保人数"),
+        ("new_unions", "工会组建率"),
+        ("new_unions", ""),
+    ],
+)
+def test_config_refuses_a_label_a_mark_could_not_be_entered_by(key: str, label: str) -> None:
+    """`数据 标签 数值` splits on spaces and finds one figure per label: the config must keep that possible."""
+    raw = yaml.safe_load(work_summary.CONFIG_FILE.read_text(encoding="utf-8"))
+    work_summary.SummaryConfig.model_validate(raw)
+    raw["staff_figures"][key]["label"] = label
+    with pytest.raises(ValidationError):
+        work_summary.SummaryConfig.model_validate(raw)
 
 
 def test_setting_a_figure_again_replaces_it(db: Database) -> None:

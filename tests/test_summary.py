@@ -335,6 +335,7 @@ def expected() -> dict[str, str]:
     small = [r for r in REPORTS if r.latest and _in_h1(r.period) and employees[r.enterprise] < 25]
     return {
         "组建率": _pct(unionised, len(ENTERPRISES)),
+        "已建会": str(unionised),
         "基金企业": str(funds),
         "基金组建率": _pct(funds, unionised),
         "基金总额": _wan(sum((s.get("hardship_fund_balance", Decimal(0)) for s in stock), Decimal(0))),
@@ -423,31 +424,31 @@ def build(db: Database, settings: Settings) -> work_summary.Summary:
 def test_every_data_figure_matches_the_seeded_rows(seeded: Database, files_settings: Settings) -> None:
     text = build(seeded, files_settings).markdown
     e = expected()
-    assert f"组建率保持在{e['组建率']}%以上" in text
+    assert f"应建会企业{len(ENTERPRISES)}家，已建会{e['已建会']}家，组建率为{e['组建率']}%。" in text
     assert (
-        f"已有{e['基金企业']}家企业建立了内部帮困基金，基金组建率占{e['基金组建率']}%，基金总额达到{e['基金总额']}万元"
+        f"已有{e['基金企业']}家企业建立了内部帮困基金，基金组建率为{e['基金组建率']}%，基金总额为{e['基金总额']}万元"
         in text
     )
-    assert "1家百人以上企业中已有1家建立帮困基金" not in text and "百人以上企业帮困基金实现全覆盖" in text
+    assert "报送月报的1家百人以上企业均已建立帮困基金" in text
     assert f"新增困难职工{e['新增困难职工']}人，发放临时困难救助金{e['救助金']}万元" in text
-    assert f"在{e['服务点']}家企业设立职工服务点" in text
-    assert f"共计慰问困难职工{e['慰问人数']}名，发放慰问金和慰问品2000.00元" in text
-    assert f"其中在职参保{e['在职参保']}人，退休参保【待填：退休参保人数】人" in text
-    assert f"共有{e['参保单位']}家单位参保，有{e['全员参保']}家企业全员参保" in text
-    assert f"已完成换届{e['换届']}家" in text
-    assert f"今年采集信息{e['今年采集']}人" in text and f"现已累计采集信息{e['累计采集']}人" in text
-    assert f"在{e['调解委员会']}家企业建立劳动争议调解委员会" in text
+    assert f"已有{e['服务点']}家企业设立职工服务点" in text
+    assert f"共慰问困难职工{e['慰问人数']}名，发放慰问金和慰问品2000.00元" in text
+    assert f"街道职工医疗互助在职参保{e['在职参保']}人，退休参保【待填：退休参保人数】人" in text
+    assert f"共有{e['参保单位']}家单位参保，其中{e['全员参保']}家企业全员参保" in text
+    assert f"；完成换届{e['换届']}家" in text
+    assert f"今年以来采集信息{e['今年采集']}人" in text and f"累计采集信息{e['累计采集']}人" in text
+    assert f"已有{e['调解委员会']}家企业建立劳动争议调解委员会" in text
     assert f"劳动争议预警员{e['预警员']}名" in text
     assert (
-        f"共接待职工信访{e['信访']}件，成功调处劳资纠纷{e['成功调处']}件，其中劳动合同{e['劳动合同']}件，"
-        f"工资纠纷{e['工资纠纷']}件，工伤纠纷{e['工伤纠纷']}件，其它{e['其它']}件，涉及职工{e['人次']}人次，"
-        f"涉案金额{e['涉案金额']}万元，调处率{e['调处率']}%，成功率达{e['成功率']}%以上" in text
+        f"共接待职工信访{e['信访']}件，涉及职工{e['人次']}人次，涉案金额{e['涉案金额']}万元；"
+        f"成功调处劳资纠纷{e['成功调处']}件，其中劳动合同{e['劳动合同']}件，工资纠纷{e['工资纠纷']}件，"
+        f"工伤纠纷{e['工伤纠纷']}件，其它{e['其它']}件；调处率为{e['调处率']}%，成功率为{e['成功率']}%。" in text
     )
     assert (
         f"有{e['计提企业']}家（25人以上）企业工会计提{e['计提']}元，上缴区总40%为{e['上缴区总']}元，"
         f"25人以下上解街道总工会40%为{e['上解街道']}元。另有{e['免交']}家企业因亏损申请免交工会经费" in text
     )
-    assert f"上报率{e['上报率']}%" in text
+    assert f"上报率为{e['上报率']}%" in text
     # The values themselves, so a wrong data set cannot make this test pass vacuously.
     assert (e["组建率"], e["基金总额"], e["救助金"], e["调处率"], e["成功率"]) == (
         "66.6",
@@ -458,35 +459,62 @@ def test_every_data_figure_matches_the_seeded_rows(seeded: Database, files_setti
     )
 
 
+# Staff entries that open every optional paragraph of 2024H1 (period facts such as names and events included).
+STAFF_H1 = {
+    "work_basis": "根据区总工会年度工作要点，以年度考核指标为标准",
+    "upgraded_communities": "甲社区、乙社区",
+    "awarded_model_unions": "3",
+    "awarded_advanced_unions": "5",
+    "awarded_compliant_unions": "8",
+    "skill_competitions": "组织职工开展岗位练兵劳动竞赛",
+    "free_training_sessions": "12",
+    "onsite_training_enterprises": "9",
+    "free_training_participants": "860",
+    "bargaining_pilot_areas": "甲社区、乙社区",
+    "model_enterprises": "甲纺织有限公司、乙化工有限公司",
+    "may_day_event": "企业职工趣味运动会",
+    "may_day_teams": "11",
+    "fitness_contest_participants": "230",
+    "culture_clubs": "14",
+    "next_half_plan": "一是继续推进工资集体协商；二是做好困难职工帮扶。",
+}
+
+
+def enter(db: Database, period: str, entries: dict[str, str]) -> None:
+    with db.transaction() as session:
+        for key, value in entries.items():
+            figures.set_figure(session, key, period, value, "", "staff-1", NOW)
+
+
 def test_reads_like_the_seed_with_words_restored(seeded: Database, files_settings: Settings) -> None:
+    enter(seeded, "2024H1", STAFF_H1)
     text = build(seeded, files_settings).markdown
     assert text.startswith("# 2024年小港街道总工会上半年工作总结及下半年计划")
-    for heading in (
-        "一、探索新机制",
-        "二、拓展新领域",
-        "三、突出新亮点",
-        "四、搭建新平台",
-        "五、挖掘新内涵",
+    assert "2024年上半年，小港街道总工会根据区总工会年度工作要点，以年度考核指标为标准，从夯实基层基础建设" in text
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    assert headings == [
+        "一、探索新机制，夯实基层基础建设",
+        "二、拓展新领域，引领职工建功立业",
+        "三、突出新亮点，关怀关爱企业职工",
+        "四、搭建新平台，促进企业和谐稳定",
+        "五、挖掘新内涵，繁荣企业文化发展",
         "六、加强总工会自身工作",
-    ):
-        assert f"## {heading}" in text
-    for restored in (
-        "团结带领广大职工",
-        "又好又快发展",
-        "工会组织体制",
-        "组织广大职工",
-        "工资集体协商",
-        "职工维权维稳",
-        "劳动争议调解委员会",
-        "企业职工集体婚礼",
-    ):
+        "七、下半年工作计划",
+        "数据说明",
+    ]
+    for restored in ("团结带领广大职工", "工会组织作用", "工资集体协商", "职工维权维稳", "劳动争议调解委员会"):
         assert restored in text
     for spun in ("广阔", "法律规范", "进展", "___", "__", "下载后可任意编辑"):
         assert spun not in text
-    assert "对2023年度的" in text and "《宁波市企业工资集体协商条例》" in text
-    assert "以青峙、蔚斗两个区域" in text
-    assert "宁波逸盛石化有限公司、宁波新桥化工有限公司、宁波侨泰兴纺织有限公司和宁波腾龙精线有限公司等" in text
-    assert "## 七、下半年工作计划\n\n【待填：下半年工作计划】" in text
+    assert "街道甲社区、乙社区升格为社区总工会" in text
+    assert "表彰示范企业工会3家、先进企业工会5家、达标企业工会8家" in text
+    assert "以甲社区、乙社区的集体合同暨工资集体协商协议签订为突破口" in text
+    assert "《宁波市企业工资集体协商条例》" in text
+    assert "街道总工会举办企业职工趣味运动会，11支代表队230名职工参加" in text
+    assert "共举办各类职工免费培训12期，到9家企业送学上门，参加培训职工860人次" in text
+    # An optional sentence opened by one figure marks the others it needs.
+    assert "辖区有企业文化俱乐部14家；上半年新推举【待填：申报星级企业文化俱乐部数】家企业申报" in text
+    assert "## 七、下半年工作计划\n\n一是继续推进工资集体协商；二是做好困难职工帮扶。" in text
     assert "调处率 = 本期接待的预警案件中已调处完毕" in text and "成功率 = 其中成功化解的件数 ÷ 调处完毕的件数" in text
     assert "组建率 = 已建会企业数 ÷ 应建会企业数" in text
     assert "统计期间：2024年上半年（2024-01-01至2024-06-30）" in text
@@ -494,44 +522,194 @@ def test_reads_like_the_seed_with_words_restored(seeded: Database, files_setting
 
 def test_figures_nobody_can_know_are_marked_never_zero(db: Database, files_settings: Settings) -> None:
     made = build(db, files_settings)
-    assert "组建率保持在【待填：工会组建率】%以上" in made.markdown
-    assert "基金总额达到【待填：帮困基金总额】万元" in made.markdown
-    assert "上半年新建企业工会【待填：新建企业工会数】家" in made.markdown
-    assert "调处率【待填：调处率】%" in made.markdown
-    assert "联系特约服务商户【待填：特约服务商户数】家" in made.markdown
-    assert "百人以上企业帮困基金建设继续推进" in made.markdown
+    body = made.markdown.split("## 数据说明")[0]
+    assert "组建率为【待名册：工会组建率】%" in body and "应建会企业" not in body
+    assert "基金总额为【待月报：帮困基金总额】万元" in body and "基金组建率" not in body
+    assert "上半年新建企业工会【待填：新建企业工会数】家" in body
+    assert "共接待职工信访0件。" in body and "调处率" not in body and "成功率" not in body
+    assert "联系特约服务商户【待填：特约服务商户数】家" in body
+    assert "百人以上" not in body
     assert "新建企业工会数" in made.missing and "退休参保人数" in made.missing
-    assert made.missing.index("表彰示范企业工会数") < made.missing.index("下半年工作计划")
+    assert "工会组建率" in made.awaiting and "帮困基金总额" in made.awaiting and "工会组建率" not in made.missing
+    assert made.missing.index("新建企业工会数") < made.missing.index("工作计划")
+    assert "标有“【待月报】”" in made.markdown and "标有“【待名册】”" in made.markdown
 
 
 def test_staff_figures_fill_their_blanks_and_the_totals_that_need_them(
     seeded: Database, files_settings: Settings
 ) -> None:
-    now = NOW
-    with seeded.transaction() as session:
-        for key, value in [
-            ("mutual_aid_retired", "1200"),
-            ("new_unions", "7"),
-            ("strong_protection_enterprises", "12"),
-            ("strong_protection_annual_target", "16"),
-            ("finance_training_enterprises", "36"),
-            ("dues_collection_month", "7"),
-            ("next_half_plan", "一是继续推进工资集体协商；二是做好困难职工帮扶。"),
-        ]:
-            figures.set_figure(session, key, "2024H1", value, "", "staff-1", now)
+    enter(
+        seeded,
+        "2024H1",
+        {
+            "mutual_aid_retired": "1200",
+            "new_unions": "7",
+            "strong_protection_enterprises": "12",
+            "strong_protection_annual_target": "16",
+            "finance_training_enterprises": "36",
+            "dues_collection_month": "7",
+            "next_half_plan": "一是继续推进工资集体协商；二是做好困难职工帮扶。",
+        },
+    )
     made = build(seeded, files_settings)
     e = expected()
     total = int(e["在职参保"]) + 1200 + 40 + 20
     assert "上半年新建企业工会7家" in made.markdown
     assert (
-        f"今年街道职工医疗互助参保人数达到了{total}人，其中在职参保{e['在职参保']}人，退休参保1200人，安康参保40人"
-        in made.markdown
+        f"街道职工医疗互助参保{total}人，其中在职参保{e['在职参保']}人，退休参保1200人，安康参保40人" in made.markdown
     )
-    assert "完成年度任务的75.0%" in made.markdown
-    assert "来自街道辖区内30多家企业工会" in made.markdown
-    assert "2024年7月份收缴2024年1-6月工会经费" in made.markdown
+    assert "共有12家企业参加创建活动，年度任务为16家，完成年度任务的75.0%。" in made.markdown
+    assert "来自36家企业工会的财务人员" in made.markdown
+    assert "7月份收缴2024年1-6月工会经费" in made.markdown
     assert "一是继续推进工资集体协商" in made.markdown
-    assert "新建企业工会数" not in made.missing and "下半年工作计划" not in made.missing
+    assert "新建企业工会数" not in made.missing and "工作计划" not in made.missing
+
+
+# -- What the text may say: only the period's data and staff entries ---------------------------------------------
+
+# Every proper noun, number-word and named campaign the seed states as a fact of its own year.
+SEED_FACTS = (
+    "三星重工业",
+    "高原",
+    "技能大师",
+    "新安东橡塑",
+    "13支",
+    "第六名",
+    "团体总分",
+    "无锡",
+    "近千名",
+    "十余次",
+    "群众路线",
+    "青峙",
+    "蔚斗",
+    "逸盛",
+    "新桥",
+    "侨泰兴",
+    "腾龙",
+    "五好示范工会",
+    "考核细化指标体系",
+    "考核管理办法",
+    "三为",
+    "节能降耗",
+    "自主创新提升",
+    "产业结构优化",
+    "危化企业",
+    "消防技能演练",
+    "五型班组",
+    "成校",
+    "健身操",
+    "首届",
+    "花样田径",
+    "运动会",
+    "茶艺",
+    "集体婚礼",
+    "乒乓球",
+    "送图书",
+    "文化站",
+    "妇联",
+    "团工委",
+    "沟通会",
+    "区总老师",
+    "庆祝大会",
+    "市级先进服务站",
+    "调解分中心",
+    "又好又快",
+    "五一",
+    "学习型示范企业",
+    "星级",
+    "强保障",
+    # and the claims it makes without a figure behind them
+    "重大突破",
+    "职工代表大会",
+    "补助奖励",
+    "品牌效应",
+    "一站式",
+    "实现全覆盖",
+    "超额完成",
+    "欢迎",
+    "年初",
+    "去年",
+)
+# A figure stated as more or less than it is: "66.6%以上", "【待填：…】多家", "近230名", "约12期".
+APPROXIMATE = re.compile(r"[\d】]%?(以上|多|余|左右)|(近|约)[\d【]")
+YEAR = parse_period("2024年", today=date(2025, 1, 1))
+
+
+def summary_of(db: Database, settings: Settings, period: str) -> str:
+    with db.transaction() as session:
+        return work_summary.build(session, parse_period(period, today=date(2025, 1, 1)), settings, NOW).markdown
+
+
+def unknown_data(db: Database, settings: Settings) -> dict[str, Any]:
+    """Every computed figure the summary gets, each unknown (None), as if the data could give none of them."""
+    with db.transaction() as session:
+        data, _ = work_summary.compute_figures(session, YEAR, settings, date(2025, 1, 1))
+    return dict.fromkeys(data)
+
+
+def sample(spec: work_summary.StaffFigureSpec, number: int) -> str:
+    """A value `数据` accepts for the figure: a month, a number, or a text no template sentence contains."""
+    return {"month": str(number % 12 + 1), "number": str(9000 + number)}.get(spec.kind, f"文字{number}号")
+
+
+def test_a_period_without_data_states_no_fact_of_the_seed(db: Database, files_settings: Settings) -> None:
+    text = build(db, files_settings).markdown
+    for fact in SEED_FACTS:
+        assert fact not in text, fact
+    assert not APPROXIMATE.search(text), APPROXIMATE.search(text)
+    assert "小港街道总工会" in text  # the federation's name is the deployment's, not a fact of the period
+
+
+def test_no_figure_is_approximated_whatever_is_known(seeded: Database, files_settings: Settings, db: Database) -> None:
+    enter(seeded, "2024H1", STAFF_H1)
+    texts = [build(seeded, files_settings).markdown]
+    specs = work_summary.summary_config().staff_figures
+    everything = {key: sample(spec, n) for n, (key, spec) in enumerate(specs.items())}
+    texts.append(work_summary.compose(YEAR, unknown_data(db, files_settings), everything, "-").markdown)
+    for text in texts:
+        assert not APPROXIMATE.search(text), APPROXIMATE.search(text)
+        assert "%以上" not in text
+        assert not re.search(r"[^\n]\n(\d+、|## )", text), "paragraphs and headings stand apart"
+    assert "组建率为66.6%。" in texts[0]
+    assert all(APPROXIMATE.search(bad) for bad in ("保持在66.6%以上", "【待填：数】多家", "近230名", "12余次"))
+
+
+def test_every_staff_figure_entered_appears_in_the_summary(db: Database, files_settings: Settings) -> None:
+    """No staff figure is asked for and then never printed: alone, each opens its sentence in a year's summary."""
+    unknown = unknown_data(db, files_settings)
+    for n, (key, spec) in enumerate(work_summary.summary_config().staff_figures.items()):
+        value = sample(spec, n)
+        text = work_summary.compose(YEAR, unknown, {key: value}, "-").markdown
+        assert (f"{value}月份" if spec.kind == "month" else value) in text, key
+        assert f"【待填：{spec.label}】" not in text
+
+
+def test_may_day_only_in_a_period_with_may_and_only_when_entered(db: Database, files_settings: Settings) -> None:
+    may_day = {"may_day_event": "企业职工趣味运动会", "may_day_teams": "11", "fitness_contest_participants": "230"}
+    assert "五一" not in summary_of(db, files_settings, "2024年上半年")
+    for period in ("2024H1", "2024-05", "2024Q1", "2024H2"):
+        enter(db, period, may_day)
+    for period in ("2024年上半年", "2024年5月"):
+        text = summary_of(db, files_settings, period)
+        assert "组织开展“五一”文体活动。围绕“五一”国际劳动节，街道总工会举办企业职工趣味运动会" in text
+        assert "趣味运动会，11支代表队230名职工参加。" in text
+        assert "## 四、挖掘新内涵，繁荣企业文化发展" in text  # the section opened, numbered in its turn
+    for period in ("2024年一季度", "2024年下半年"):
+        text = summary_of(db, files_settings, period)
+        assert "五一" not in text and "趣味运动会" not in text and "繁荣企业文化" not in text
+
+
+def test_festival_visits_only_in_a_period_with_the_festival_months(db: Database, files_settings: Settings) -> None:
+    periods = {"2024年上半年": True, "2024年下半年": True, "2024年二季度": False, "2024年8月": False}
+    for period, stated in periods.items():
+        assert ("元旦春节" in summary_of(db, files_settings, period)) is stated, period
+
+
+def test_other_periods_are_named_once_in_the_title(db: Database, files_settings: Settings) -> None:
+    quarter = summary_of(db, files_settings, "2024年二季度")
+    assert quarter.startswith("# 2024年小港街道总工会第二季度工作总结及下一阶段计划")
+    assert summary_of(db, files_settings, "2024年").startswith("# 2024年小港街道总工会全年工作总结及明年计划")
+    assert "## 五、明年工作计划" in summary_of(db, files_settings, "2024年下半年")
 
 
 def test_docx_reopens_with_the_same_text(seeded: Database, files_settings: Settings, tmp_path: Path) -> None:
@@ -565,7 +743,7 @@ def test_docx_opens_in_libreoffice(seeded: Database, files_settings: Settings, t
     )
     converted = (tmp_path / "out" / "summary.txt").read_text(encoding="utf-8-sig")
     assert "2024年小港街道总工会上半年工作总结及下半年计划" in converted
-    assert f"调处率{expected()['调处率']}%" in converted
+    assert f"调处率为{expected()['调处率']}%" in converted
 
 
 # -- The CLI -----------------------------------------------------------------------------------------------------
@@ -583,10 +761,17 @@ def test_cli_figures_set_then_summary_shows_it(seeded: Database, database_url: s
         [row] = figures.list_figures(session, "2024H1")
     assert f"mutual_aid_retired\t1200人\tcli\t{timefmt.minute(row.set_at, ZONE)}" in listed.output
     assert "(missing: 新建企业工会数)" in listed.output
+    names = "甲纺织有限公司、乙化工有限公司"
+    result = runner.invoke(
+        app, ["figures", "set", "【待填：和谐企业重点示范单位】", names, "--period", "2024H1"], env=env
+    )
+    assert result.exit_code == 0 and f"model_enterprises 2024H1 = {names}" in result.output, result.output
     out = tmp_path / "s.md"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "md", "-o", str(out)], env=env)
     assert result.exit_code == 0, result.output
     assert "退休参保1200人" in out.read_text(encoding="utf-8")
+    assert f"和谐企业创建重点示范单位有{names}。" in out.read_text(encoding="utf-8")
+    assert "missing: 新建企业工会数 (unionbot figures set 新建企业工会数 VALUE --period 2024H1)" in result.output
     docx_out = tmp_path / "s.docx"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "docx", "-o", str(docx_out)], env=env)
     assert result.exit_code == 0, result.output
@@ -634,7 +819,7 @@ def test_staff_get_working_links_to_the_summary(svc: Service) -> None:
         response = svc.client.get(f"{parts.path}?{parts.query}")
         assert response.status_code == 200
     md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
-    assert f"调处率{expected()['调处率']}%" in md
+    assert f"调处率为{expected()['调处率']}%" in md
     docx_bytes = svc.client.get(f"{urlsplit(docx_link).path}?{urlsplit(docx_link).query}").content
     assert docx_bytes[:2] == b"PK"
 
@@ -669,7 +854,7 @@ def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:
         [
             ("数据 退休参保人数 一千二百 2024年上半年", "已记录：2024年上半年 退休参保人数 = 1200人"),
             ("数据 new_unions 7 2024H1", "新建企业工会数 = 7家"),
-            ("数据 下半年工作计划 一是推进集体协商。二是做好帮扶。", "下半年工作计划（"),
+            ("数据 工作计划 一是推进集体协商。二是做好帮扶。", "工作计划（"),
             ("数据 新建企业工会数 很多 2024H1", "没看懂“很多”"),
             ("数据 新建企业工会数 -2 2024H1", "负数"),
             ("数据 收缴月份 7", "没有“收缴月份”这一项"),
@@ -689,6 +874,73 @@ def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:
     md_link = _links(reply)[1]
     md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
     assert "退休参保1200人" in md and "上半年新建企业工会7家" in md
+
+
+def staff_marks(db: Database, settings: Settings) -> set[str]:
+    """Every 【待填：X】 the summary can print: with nothing known, and with each figure alone opening its sentence,
+    over a year (every season in)."""
+    unknown = unknown_data(db, settings)
+    specs = work_summary.summary_config().staff_figures
+    variants: list[tuple[dict[str, Any], dict[str, str]]] = [(unknown, {})]
+    variants += [(unknown, {key: sample(spec, n)}) for n, (key, spec) in enumerate(specs.items())]
+    variants += [({**unknown, key: 1}, {}) for key in unknown]
+    marks: set[str] = set()
+    for data, staff in variants:
+        marks |= set(re.findall(r"【待填：([^】]+)】", work_summary.compose(YEAR, data, staff, "-").markdown))
+    return marks
+
+
+def test_every_mark_the_summary_can_show_is_accepted_by_data(
+    svc: Service, seeded: Database, files_settings: Settings
+) -> None:
+    marks = staff_marks(seeded, files_settings)
+    by_label = {spec.label: (key, spec) for key, spec in work_summary.summary_config().staff_figures.items()}
+    assert {"新建企业工会数", "退休参保人数", "工作计划", "申报星级企业文化俱乐部数", "五一活动参赛队数"} <= marks
+    assert marks <= by_label.keys(), marks - by_label.keys()
+    chat = Chat(svc.wechat, "staff-1")
+    sent: dict[str, str] = {}
+    for n, label in enumerate(sorted(marks)):
+        key, spec = by_label[label]
+        value = sample(spec, n)
+        assert work_summary.staff_spec(label) == (key, spec)  # how `unionbot figures set` finds it too
+        assert "已记录" in chat.say(f"数据 {label} {value}"), label
+        sent[key] = value
+    assert "已记录" in chat.say("数据 【待填：新建企业工会数】 7")  # the mark itself, copied from the document
+    sent["new_unions"] = "7"
+    half = figures.period_code(date(2026, 7, 1), date(2026, 12, 31))  # the harness clock: November 2026
+    with seeded.transaction() as session:
+        assert figures.figures_for(session, half) == sent
+
+
+def test_a_text_entered_by_chat_appears_verbatim(svc: Service) -> None:
+    chat = Chat(svc.wechat, "staff-1")
+    names = "宁波甲纺织有限公司、宁波乙化工有限公司和宁波丙电子有限公司"
+    assert "已记录" in chat.say(f"数据 和谐企业重点示范单位 {names}")
+    assert "已记录" in chat.say("数据 升格社区总工会的社区 甲社区、乙社区")
+    md_link = _links(chat.say("总结"))[1]
+    md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
+    assert f"和谐企业创建重点示范单位有{names}。" in md
+    assert "下半年，街道甲社区、乙社区升格为社区总工会。" in md
+
+
+def test_data_lists_every_figure_with_its_value_or_not_entered(svc: Service) -> None:
+    chat = Chat(svc.wechat, "staff-1")
+    entered = {"mutual_aid_retired": "1200", "model_enterprises": "甲纺织有限公司", "dues_collection_month": "7"}
+    specs = work_summary.summary_config().staff_figures
+    for key, value in entered.items():
+        assert "已记录" in chat.say(f"数据 {specs[key].label} {value}")
+    pages = [chat.say("数据")]
+    while "回复“更多”" in pages[-1]:
+        pages.append(chat.say("更多"))
+    listing = "\n".join(pages)
+    assert len(pages) > 1 and all(len(page.encode()) <= 2000 for page in pages)
+    for key, spec in specs.items():
+        if key in entered:
+            unit = "" if spec.kind == "text" else spec.unit
+            assert f"✓ {spec.label}：{entered[key]}{unit}" in listing, key
+        else:
+            assert f"✗ {spec.label}：未填" in listing, key
+    assert "请在“和谐企业重点示范单位”后面写上内容（企业全称" in chat.say("数据 和谐企业重点示范单位")
 
 
 def test_bad_period_gets_examples(svc: Service) -> None:
@@ -711,4 +963,4 @@ def test_a_half_year_still_running_counts_due_reports_as_the_stats_query_does(
     assert int(due) == unionised * 3
     with seeded.transaction() as session:
         text = work_summary.build(session, H1, files_settings, clock()).markdown
-    assert f"本期应报{due}份" in text and f"实报{submitted}份，上报率{rate}%" in text
+    assert f"本期应报{due}份" in text and f"实报{submitted}份，上报率为{rate}%" in text

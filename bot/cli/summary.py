@@ -50,9 +50,14 @@ def summary(
         output.write_text(made.markdown, encoding="utf-8")
     else:
         work_summary.write_docx(made.markdown, output)
-    typer.echo(f"{output}: {made.period.label} ({made.code}), {len(made.missing)} figures still to fill")
+    typer.echo(
+        f"{output}: {made.period.label} ({made.code}), {len(made.missing)} figures for staff to enter, "
+        f"{len(made.awaiting)} awaiting reports or the roster"
+    )
     for label in made.missing:
-        typer.echo(f"  missing: {label}")
+        typer.echo(f"  missing: {label} (unionbot figures set {label} VALUE --period {made.code})")
+    for label in made.awaiting:
+        typer.echo(f"  awaiting: {label}")
 
 
 @figures_app.command("set")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,10 +14,11 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from sqlmodel import Session
 
 from bot.services import render
+from config.reporting import reporting
 from config.settings import Settings
 from domain import timefmt
 from domain.normalize import parse_decimal, parse_integer, parse_text
@@ -28,6 +30,13 @@ from storage.summary_figures import Value, Window, floor1, percent, wan
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "summary.yaml"
 TEMPLATE = "summary/work_summary.md.j2"
 DOCUMENTS = "documents"
+# The three marks (templates/summary/work_summary.md.j2 explains them in its notes): staff enter the figure with
+# `数据`; enterprises have not reported it in their monthly reports; the roster holds no enterprise to count.
+STAFF_MARK, REPORTS_MARK, ROSTER_MARK = "待填", "待月报", "待名册"
+BLANK_LINES = re.compile(r"\n{3,}")
+# What the plan is called after a period (by its code's suffix: "2024H1" → "H1"); a month or quarter: 下一阶段.
+NEXT = {"H1": "下半年", "H2": "明年", "": "明年"}
+MARK = re.compile(f"【({STAFF_MARK}|{REPORTS_MARK}|{ROSTER_MARK})：([^】]+)】")
 FONT = "SimSun"  # Word and LibreOffice pick a Chinese face for East Asian text only when the style names one
 
 # How each figure is printed, following the unit its sentence uses (domain §1.0).
@@ -52,14 +61,12 @@ class StaffFigureSpec(BaseModel):
     label: str
     unit: str
     kind: Literal["number", "month", "text"] = "number"
+    hint: str = ""  # what to write, for a text figure (`数据 标签` without a value shows it)
 
 
 class SummaryConfig(BaseModel):
     subdistrict_name: str
     city_name: str
-    upgraded_communities: list[str]
-    bargaining_pilot_areas: list[str]
-    model_enterprises: list[str]
     formation_min_employees: int
     fund_min_employees: int
     dues_headcount_threshold: int
@@ -68,8 +75,30 @@ class SummaryConfig(BaseModel):
     card_collected_opening: int
     card_issued_opening: int
     dispute_categories: dict[str, list[str]]
+    seasons: dict[str, list[int]]
     staff_figures: dict[str, StaffFigureSpec]
     labels: dict[str, str]
+    from_roster: list[str]
+
+    @model_validator(mode="after")
+    def _marks_resolve(self) -> SummaryConfig:
+        """A mark shows a label and `数据 标签 数值` reads it back: labels are one word each and name one figure."""
+        names = [spec.label for spec in self.staff_figures.values()] + list(self.labels.values())
+        if any(not name or any(char.isspace() for char in name) for name in names):
+            raise ValueError("a figure label is empty or holds a space")
+        if len(set(names)) != len(names):
+            raise ValueError("two figures share a label")
+        if set(self.from_roster) - self.labels.keys():
+            raise ValueError("from_roster names a key that labels does not")
+        if any(not 1 <= month <= 12 for months in self.seasons.values() for month in months):
+            raise ValueError("seasons hold a month outside 1–12")
+        return self
+
+    def in_season(self, period: Period) -> dict[str, bool]:
+        """Which seasonal paragraphs the period has room for; the festival visits follow the report form's season."""
+        seasons = {**self.seasons, "festival": reporting().seasons.festival}
+        months = {month.month for month in period.months}
+        return {name: not months.isdisjoint(chosen) for name, chosen in seasons.items()}
 
     @property
     def rules(self) -> summary_figures.Rules:
@@ -85,6 +114,12 @@ class SummaryConfig(BaseModel):
     def label(self, key: str) -> str:
         spec = self.staff_figures.get(key)
         return spec.label if spec else self.labels[key]
+
+    def mark(self, key: str) -> str:
+        """What the summary prints for a figure nobody can give yet: who supplies it is in the mark's first word."""
+        if key in self.staff_figures:
+            return f"【{STAFF_MARK}：{self.label(key)}】"
+        return f"【{ROSTER_MARK if key in self.from_roster else REPORTS_MARK}：{self.label(key)}】"
 
 
 @lru_cache(maxsize=1)
@@ -119,23 +154,17 @@ def _show(key: str, value: Value) -> str | None:
     return _plain(value)
 
 
-def _more_than(value: Decimal | None) -> str | None:
-    """ "___多家": a round number below the figure (36 → 30), small figures as they are."""
-    if value is None:
-        return None
-    whole = int(value)
-    return str(whole if whole < 20 else whole - whole % 10)
-
-
 @dataclass(frozen=True)
 class Summary:
-    """The rendered text and what it was made from; `missing` are labels still shown as to-be-filled."""
+    """The rendered text and what it was made from. `missing`: labels of the figures staff still have to enter
+    (【待填】); `awaiting`: labels of the computed figures the data cannot give yet (【待月报】, 【待名册】)."""
 
     period: Period
     code: str
     markdown: str
     figures: dict[str, str | None]
     missing: list[str]
+    awaiting: list[str]
 
 
 def compute_figures(
@@ -157,42 +186,42 @@ def compute_figures(
 
 
 def build(session: Session, period: Period, settings: Settings, now: datetime) -> Summary:
+    data, staff = compute_figures(session, period, settings, now.astimezone(settings.zone).date())
+    return compose(period, data, staff, timefmt.minute(now, settings.zone))
+
+
+def compose(period: Period, data: Mapping[str, Value], staff: Mapping[str, str], generated_at: str) -> Summary:
+    """The summary of `period` from its figures (`data` computed, `staff` entered), without the database: what the
+    text says depends on nothing else, so tests can render any combination of known and unknown figures."""
     config = summary_config()
-    data, staff = compute_figures(session, period, settings, now.astimezone(settings.zone).date(), config)
     shown: dict[str, str | None] = {key: _show(key, value) for key, value in data.items()}
     for key, spec in config.staff_figures.items():
         raw = staff.get(key)
         shown[key] = raw if spec.kind == "text" or raw is None else _plain(_number(raw) or Decimal(0))
-    shown["finance_training_enterprises"] = _more_than(_number(staff.get("finance_training_enterprises")))
-    labels = {key: config.label(key) for key in shown if key in config.labels or key in config.staff_figures}
+    marks = {key: config.mark(key) for key in config.labels.keys() | config.staff_figures.keys()}
     code = staff_figures.period_code(period.start, period.end)
-    half = int(code[-1]) if code.endswith(("H1", "H2")) else 0
+    year = period.end.year
     markdown = render.render(
         TEMPLATE,
         v=shown,
-        label=labels,
+        n=data,
+        mark=marks,
+        given=lambda *keys: any(shown[key] is not None for key in keys),
+        season=config.in_season(period),
         cfg=config,
         period=period,
-        year=period.end.year,
-        half=half,
+        year=year,
+        pw=period.label.removeprefix(f"{year}年") or "全年",
+        nw=NEXT.get(code[4:], "下一阶段"),
         first_month=period.start.month,
         last_month=period.end.month,
-        hundred={"enterprises": data["hundred_plus_enterprises"], "funds": data["hundred_plus_funds"]},
-        reports_submitted=data["reports_submitted"],
-        reports_due=data["reports_due"],
-        generated_at=timefmt.minute(now, settings.zone),
+        generated_at=generated_at,
     )
-    missing = [labels[key] for key in _used() if shown.get(key) is None]
-    return Summary(period, code, markdown + "\n", shown, missing)
-
-
-@lru_cache(maxsize=1)
-def _used() -> tuple[str, ...]:
-    """The figure keys the template prints, in the order they appear: only these count as missing."""
-    source = (render.TEMPLATES_DIR / TEMPLATE).read_text(encoding="utf-8")
-    config = summary_config()
-    keys = [key for key in config.labels.keys() | config.staff_figures.keys() if f"'{key}'" in source]
-    return tuple(sorted(keys, key=lambda key: source.index(f"'{key}'")))
+    markdown = BLANK_LINES.sub("\n\n", markdown)  # paragraphs left out leave their blank lines behind
+    found = MARK.findall(markdown)
+    missing = list(dict.fromkeys(label for kind, label in found if kind == STAFF_MARK))
+    awaiting = list(dict.fromkeys(label for kind, label in found if kind != STAFF_MARK))
+    return Summary(period, code, markdown + "\n", shown, missing, awaiting)
 
 
 def write_docx(markdown: str, path: Path) -> None:
@@ -237,12 +266,13 @@ def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInf
     return {"md": md_path, "docx": docx_path}
 
 
-def staff_spec(key_or_label: str) -> tuple[str, StaffFigureSpec] | None:
-    """A staff figure named by its key or its Chinese label."""
+def staff_spec(name: str) -> tuple[str, StaffFigureSpec] | None:
+    """A staff figure named by its key, its Chinese label, or its mark copied from the summary (【待填：标签】)."""
     specs: Mapping[str, StaffFigureSpec] = summary_config().staff_figures
-    if key_or_label in specs:
-        return key_or_label, specs[key_or_label]
-    return next(((key, spec) for key, spec in specs.items() if spec.label == key_or_label), None)
+    name = name.removeprefix(f"【{STAFF_MARK}：").removesuffix("】")
+    if name in specs:
+        return name, specs[name]
+    return next(((key, spec) for key, spec in specs.items() if spec.label == name), None)
 
 
 TEXT_FIGURE_MAX = 1500
