@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.main import app
+from bot.services import document
 from bot.services import summary as work_summary
 from config.settings import Settings
 from domain import timefmt
@@ -715,16 +716,16 @@ def test_other_periods_are_named_once_in_the_title(db: Database, files_settings:
 def test_docx_reopens_with_the_same_text(seeded: Database, files_settings: Settings, tmp_path: Path) -> None:
     made = build(seeded, files_settings)
     path = tmp_path / "summary.docx"
-    work_summary.write_docx(made.markdown, path)
+    document.write_docx(made.markdown, path)
     lines = [line.lstrip("# ").strip() for line in made.markdown.splitlines() if line.strip()]
-    assert work_summary.docx_text(path).splitlines() == lines
+    assert document.docx_text(path).splitlines() == lines
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_docx_opens_in_libreoffice(seeded: Database, files_settings: Settings, tmp_path: Path) -> None:
     made = build(seeded, files_settings)
     path = tmp_path / "summary.docx"
-    work_summary.write_docx(made.markdown, path)
+    document.write_docx(made.markdown, path)
     profile = tmp_path / "lo-profile"
     subprocess.run(
         [
@@ -775,7 +776,7 @@ def test_cli_figures_set_then_summary_shows_it(seeded: Database, database_url: s
     docx_out = tmp_path / "s.docx"
     result = runner.invoke(app, ["summary", "--period", "2024H1", "--format", "docx", "-o", str(docx_out)], env=env)
     assert result.exit_code == 0, result.output
-    assert "退休参保1200人" in work_summary.docx_text(docx_out)
+    assert "退休参保1200人" in document.docx_text(docx_out)
 
 
 def test_cli_refuses_unknown_keys_bad_values_and_periods(db: Database, database_url: str) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
+from bot.services import document
 from bot.services import summary as work_summary
 from domain import timefmt
 from domain.normalize import ParseError
@@ -49,7 +50,7 @@ def summary(
     if fmt is Format.md:
         output.write_text(made.markdown, encoding="utf-8")
     else:
-        work_summary.write_docx(made.markdown, output)
+        document.write_docx(made.markdown, output)
     typer.echo(
         f"{output}: {made.period.label} ({made.code}), {len(made.missing)} figures for staff to enter, "
         f"{len(made.awaiting)} awaiting reports or the roster"

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, model_validator
 from sqlmodel import Session
 
-from bot.services import render
+from bot.services import document, render
 from config.reporting import reporting
 from config.settings import Settings
 from domain import timefmt
@@ -37,7 +37,6 @@ BLANK_LINES = re.compile(r"\n{3,}")
 # What the plan is called after a period (by its code's suffix: "2024H1" → "H1"); a month or quarter: 下一阶段.
 NEXT = {"H1": "下半年", "H2": "明年", "": "明年"}
 MARK = re.compile(f"【({STAFF_MARK}|{REPORTS_MARK}|{ROSTER_MARK})：([^】]+)】")
-FONT = "SimSun"  # Word and LibreOffice pick a Chinese face for East Asian text only when the style names one
 
 # How each figure is printed, following the unit its sentence uses (domain §1.0).
 WAN = frozenset({"hardship_fund_total", "temporary_relief_paid", "amount_involved"})
@@ -224,37 +223,6 @@ def compose(period: Period, data: Mapping[str, Value], staff: Mapping[str, str],
     return Summary(period, code, markdown + "\n", shown, missing, awaiting)
 
 
-def write_docx(markdown: str, path: Path) -> None:
-    """Lay the Markdown out as Word: `#` the title, `##`/`###` headings, every other line a paragraph."""
-    import docx  # imported on first use, like openpyxl in bot.export: chat workers never need it
-    from docx.oxml.ns import qn
-
-    document = docx.Document()
-    normal = document.styles["Normal"]
-    normal.font.name = FONT
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
-    for line in markdown.splitlines():
-        text = line.strip()
-        if not text:
-            continue
-        level = len(text) - len(text.lstrip("#"))
-        if 0 < level <= 3 and text[level : level + 1] == " ":
-            document.add_heading(text[level + 1 :], level=0 if level == 1 else level - 1)
-        else:
-            document.add_paragraph(text)
-    title = next((line[2:] for line in markdown.splitlines() if line.startswith("# ")), "")
-    document.core_properties.title = title
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document.save(str(path))
-
-
-def docx_text(path: Path) -> str:
-    """The paragraphs of a Word file, one per line: how tests and staff compare it with the Markdown."""
-    import docx
-
-    return "\n".join(paragraph.text for paragraph in docx.Document(str(path)).paragraphs)
-
-
 def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInfo) -> dict[str, Path]:
     """Both formats side by side under `folder`, named by period and local time so older links keep their file."""
     stem = f"work-summary-{summary.code}-{timefmt.stamp(now, zone)}"
@@ -262,7 +230,7 @@ def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInf
     md_path = folder / f"{stem}.md"
     md_path.write_text(summary.markdown, encoding="utf-8")
     docx_path = folder / f"{stem}.docx"
-    write_docx(summary.markdown, docx_path)
+    document.write_docx(summary.markdown, docx_path)
     return {"md": md_path, "docx": docx_path}
 
 
