@@ -100,26 +100,16 @@ Value = Callable[[Source], Any]
 Derived = Mapping[str, tuple[ColumnKind, Value]]
 
 
-def _pairs(name: str) -> list[tuple[str, str]]:
-    """`key: value` lines of a rendered template, in order."""
-    pairs = []
-    for line in render.render(name).splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            pairs.append((key.strip(), value.strip()))
-    return pairs
-
-
 @cache
 def labels() -> dict[str, str]:
     """State names (`warning.mediating` → 调处中), yes/no and sheet names, shared by replies, digests and exports."""
-    return dict(_pairs("staff/labels.j2"))
+    return dict(render.pairs("staff/labels.j2"))
 
 
 @cache
 def columns_of(name: str) -> tuple[tuple[str, str], ...]:
     """The `key: 表头` pairs of `templates/staff/export/<name>.columns.j2`, in order."""
-    return tuple(_pairs(f"staff/export/{name}.columns.j2"))
+    return tuple(render.pairs(f"staff/export/{name}.columns.j2"))
 
 
 def columns(kind: ExportKind) -> tuple[tuple[str, str], ...]:

@@ -43,6 +43,16 @@ def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context).strip()
 
 
+def pairs(name: str) -> list[tuple[str, str]]:
+    """`key: value` lines of a rendered template, in order: headers and labels reviewed with the other texts."""
+    found = []
+    for line in render(name).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            found.append((key.strip(), value.strip()))
+    return found
+
+
 def month_label(key: str) -> str:
     """A stored report month (`2024-06`) as people read it (`2024年6月`)."""
     return Month.parse_key(key).label
