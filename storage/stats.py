@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from sqlalchemy import select as columns_select  # sqlmodel.select is typed for 
 from sqlmodel import Session, col, select
 
 from domain.enums import HardshipState, Role, WarningState
-from domain.periods import ReportingDays, months_from, report_deadline, reporting_month
+from domain.periods import Month, ReportingDays, months_from, report_deadline, reporting_month
 from storage.models import CaseEvent, DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport
 
 # Flows are summed over the months of a period; stocks are read from each enterprise's last report in it.
@@ -359,6 +359,33 @@ def warning_summary(session: Session, start_at: datetime, end_at: datetime) -> W
         by_level=_grouped(session, col(DisputeWarning.level), window),
         by_state=_grouped(session, col(DisputeWarning.state), window),
     )
+
+
+def warnings_by_month_and_level(
+    session: Session, months: Sequence[Month], zone: ZoneInfo
+) -> dict[tuple[str, str], int]:
+    """Warnings reported in each of `months` (consecutive, local calendar months), counted by (month key, level).
+
+    One pass: a row's month is found by comparing its time with the months' first instants in the federation's
+    zone, so SQLite and PostgreSQL count alike without time-zone functions of their own.
+    """
+    if not months:
+        return {}
+    starts = [datetime.combine(month.first_day, time(0), tzinfo=zone) for month in [*months, months[-1].shift(1)]]
+    created = col(DisputeWarning.created_at)
+    boundaries = zip(months, starts[1:-1], strict=False)  # a row before the next month's start is in this month
+    month: Any = literal(months[-1].key)
+    if len(months) > 1:
+        month = case(*((created < start, literal(earlier.key)) for earlier, start in boundaries), else_=month)
+    rows = (
+        columns_select(month.label("month"), col(DisputeWarning.level).label("level"))
+        .where(_warnings_in(starts[0], starts[-1]))
+        .subquery()
+    )
+    counted = session.execute(
+        columns_select(rows.c.month, rows.c.level, func.count()).group_by(rows.c.month, rows.c.level)
+    )
+    return {(str(key), str(level)): int(count) for key, level, count in counted.all()}
 
 
 def open_warnings(session: Session, states: Sequence[str], limit: int) -> list[tuple[DisputeWarning, str]]:
