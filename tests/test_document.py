@@ -78,6 +78,7 @@ def test_body_lines_are_exactly_28pt_apart_and_indented_two_characters(written: 
     assert body.line_spacing_rule == WD_LINE_SPACING.EXACTLY and body.line_spacing == Pt(28)
     assert body.first_line_indent == Pt(32)
     assert body.alignment == WD_ALIGN_PARAGRAPH.JUSTIFY
+    assert body.widow_control is False  # 22 lines to every page, none left empty to keep two together
     title = written.styles["Title"].paragraph_format
     assert title.first_line_indent == 0 and title.space_after == Pt(28)
     for style in ("Heading 1", "Heading 2"):

@@ -130,6 +130,7 @@ def _restyle(style: ParagraphStyle, face: Face, size_pt: float, *, centred: bool
     layout.space_after = Pt(0)
     layout.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     layout.line_spacing = Pt(LINE_PT)
+    layout.widow_control = False  # every page full to the text block's last line, as the standard lays pages out
     if centred:
         layout.alignment = WD_ALIGN_PARAGRAPH.CENTER
         layout.first_line_indent = Pt(0)
