@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.services import links
+from bot.services import links, summary_appendix
 from bot.services import summary as work_summary
 from domain.commands import Command
 from domain.normalize import ParseError, parse_period
@@ -25,8 +25,9 @@ def make_summary(ctx: Context, command: Command) -> str:
     except ParseError as error:
         return _bad_input(ctx, error, "summary/summary_usage.j2")
     made = work_summary.build(ctx.session, period, ctx.settings, ctx.now)
+    appendix = summary_appendix.appendix(ctx.session, made, ctx.settings, ctx.now)
     folder = ctx.settings.files_dir / work_summary.DOCUMENTS
-    paths = work_summary.write_documents(made, folder, ctx.now, ctx.settings.zone)
+    paths = work_summary.write_documents(made, folder, ctx.now, ctx.settings.zone, appendix)
     urls = {
         kind: links.signed_url(ctx.settings, f"{work_summary.DOCUMENTS}/{path.name}", ctx.now)
         for kind, path in paths.items()

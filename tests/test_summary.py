@@ -3,6 +3,7 @@ marked, the docx readable, and `总结` by chat answering staff with working sig
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -15,11 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import docx
 import pytest
+from docx.enum.text import WD_COLOR_INDEX
+from docx.oxml.ns import qn
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.services import document
+from bot.services import document, summary_appendix
 from bot.services import summary as work_summary
 from config.settings import Settings
 from domain import timefmt
@@ -721,11 +725,64 @@ def test_docx_reopens_with_the_same_text(seeded: Database, files_settings: Setti
     assert document.docx_text(path).splitlines() == lines
 
 
+def with_attachment(db: Database, settings: Settings, path: Path) -> work_summary.Summary:
+    """The summary's Word file as `总结` writes it: the text, then the attachment with the figures and charts."""
+    with db.transaction() as session:
+        made = work_summary.build(session, H1, settings, NOW)
+        appendix = summary_appendix.appendix(session, made, settings, NOW)
+    document.write_docx(made.markdown, path, appendix)
+    return made
+
+
+def test_the_attachment_lists_every_figure_with_its_formula_and_source(
+    seeded: Database, files_settings: Settings
+) -> None:
+    made = build(seeded, files_settings)
+    config = work_summary.summary_config()
+    rows = {row.key: row for row in summary_appendix.rows(made)}
+    assert list(rows) == [*config.labels, *config.staff_figures]
+    assert set(config.labels) <= set(summary_appendix.notes(config)), "a computed figure without its own note"
+    assert all(row.label and row.formula and row.source for row in rows.values())
+    e = expected()
+    rate = rows["handling_rate"]
+    assert (rate.label, rate.value, rate.source) == ("调处率", f"{e['调处率']}%", "劳动争议预警")
+    assert rate.formula == "调处完毕的件数 ÷ 本期接待的预警件数 × 100%"
+    assert rows["hardship_fund_total"].value == f"{e['基金总额']}万元"
+    assert rows["dues_large_enterprises"].formula.startswith("在册职工25人以上")
+    assert rows["new_unions"].value is None and rows["new_unions"].source == "工作人员补录（“数据”命令）"
+
+
+def test_the_word_file_ends_with_the_attachment_table_and_two_charts(
+    seeded: Database, files_settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "summary.docx"
+    made = with_attachment(seeded, files_settings, path)
+    word = docx.Document(str(path))
+    texts = [paragraph.text for paragraph in word.paragraphs]
+    note = texts.index("附件：数据来源及计算方法")
+    assert texts[note + 1 : note + 3] == ["附件", "数据来源及计算方法"]
+    assert word.paragraphs[note + 1].paragraph_format.page_break_before
+    assert texts[-4:] == ["", "图1　各月月报上报率", "", "图2　各月劳动争议预警（按预警等级）"]
+    assert len(word.inline_shapes) == 2
+    [table] = word.tables
+    cells = [[cell.text for cell in row.cells] for row in table.rows]
+    assert cells[0] == ["序号", "指标", "数值", "计算方法", "数据来源"]
+    assert len(cells) == 1 + len(summary_appendix.rows(made))
+    rate = next(row for row in cells if row[1] == "调处率")
+    assert rate[2:] == [f"{expected()['调处率']}%", "调处完毕的件数 ÷ 本期接待的预警件数 × 100%", "劳动争议预警"]
+    blank = next(row for row in table.rows if row.cells[1].text == "新建企业工会数")
+    [run] = blank.cells[2].paragraphs[0].runs
+    assert (run.text, run.font.highlight_color) == ("【待填】", WD_COLOR_INDEX.YELLOW)
+    faces = {
+        run._r.rPr.rFonts.get(qn("w:eastAsia")) for row in table.rows for c in row.cells for run in c.paragraphs[0].runs
+    }
+    assert faces == {"黑体", "仿宋_GB2312"}
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_docx_opens_in_libreoffice(seeded: Database, files_settings: Settings, tmp_path: Path) -> None:
-    made = build(seeded, files_settings)
     path = tmp_path / "summary.docx"
-    document.write_docx(made.markdown, path)
+    with_attachment(seeded, files_settings, path)
     profile = tmp_path / "lo-profile"
     subprocess.run(
         [
@@ -822,7 +879,9 @@ def test_staff_get_working_links_to_the_summary(svc: Service) -> None:
     md = svc.client.get(f"{urlsplit(md_link).path}?{urlsplit(md_link).query}").content.decode()
     assert f"调处率为{expected()['调处率']}%" in md
     docx_bytes = svc.client.get(f"{urlsplit(docx_link).path}?{urlsplit(docx_link).query}").content
-    assert docx_bytes[:2] == b"PK"
+    word = docx.Document(io.BytesIO(docx_bytes))
+    assert "附件：数据来源及计算方法" in [paragraph.text for paragraph in word.paragraphs]
+    assert len(word.tables) == 1 and len(word.inline_shapes) == 2  # the figures and both charts
 
 
 def test_tampered_or_expired_links_are_refused(svc: Service, files_settings: Settings) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import database_or_exit, fail, period_or_exit, settings_or_exit
-from bot.services import document
+from bot.services import document, summary_appendix
 from bot.services import summary as work_summary
 from domain import timefmt
 from domain.normalize import ParseError
@@ -45,12 +45,13 @@ def summary(
     try:
         with db.transaction() as session:
             made = work_summary.build(session, chosen, settings, now)
+            appendix = summary_appendix.appendix(session, made, settings, now) if fmt is Format.docx else None
     finally:
         db.dispose()
-    if fmt is Format.md:
+    if appendix is None:
         output.write_text(made.markdown, encoding="utf-8")
     else:
-        document.write_docx(made.markdown, output)
+        document.write_docx(made.markdown, output, appendix)
     typer.echo(
         f"{output}: {made.period.label} ({made.code}), {len(made.missing)} figures for staff to enter, "
         f"{len(made.awaiting)} awaiting reports or the roster"

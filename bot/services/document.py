@@ -6,7 +6,9 @@ Page: A4, margins 37 mm top, 35 mm bottom, 28 mm left (the binding side), 26 mm 
 仿宋_GB2312, justified, first line indented two characters, lines exactly 28 pt apart; `## ` headings (一、…) 黑体
 and `### ` or `（一）…` headings 楷体_GB2312 at body size; page numbers 四号 (14 pt) as "— 1 —" in the footer, on
 the right of odd pages and the left of even pages, one character in from the edge (the standard's 单页码居右空一字,
-双页码居左空一字). 【待填：…】 marks are their own runs, highlighted yellow, so nobody hands in a blank.
+双页码居左空一字). 【待填：…】 marks are their own runs, highlighted yellow, so nobody hands in a blank. An
+`Appendix` follows as the standard sets out an attachment: "附件：…" under the text, then on a new page the label
+附件 in 黑体, its title, the table of figures (values, formulas, sources) and the charts.
 
 Fonts: every run names its official face in `w:rFonts` (`w:eastAsia`, and the Latin slots too, so digits match),
 because that is what the district's computers have and what a reviewer checks. Word takes one East-Asian name per
@@ -23,14 +25,20 @@ handler, and only the rare `总结` needs the library and its lxml trees in memo
 
 from __future__ import annotations
 
+import io
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bot.services import render
 
 if TYPE_CHECKING:
     from docx.document import Document
     from docx.styles.style import ParagraphStyle
+    from docx.table import _Cell
     from docx.text.paragraph import Paragraph
 
 
@@ -68,8 +76,46 @@ MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
 PAGE_NUMBER_BELOW_TEXT_MM = 7  # the page number's line sits 7 mm below the text block
 EM_DASH = "—"
 
+TABLE_PT = 10.5  # 五号: the attachment's table lists every figure with its formula
+# The attachment's columns: number, figure, value, formula, source; together the text block's 156 mm.
+COLUMNS_MM = (12, 40, 24, 50, 30)
+PICTURE_MM = 150
+WORDS = "summary/appendix.j2"
+
 MARK = re.compile(r"(【待填[^】]*】)")
 NUMBERED_HEADING = re.compile(r"（[一二三四五六七八九十]+）")
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """A figure as the attachment lists it: its key, name, value as printed (None while still to be filled), how it
+    is computed and where it comes from. The figures' side supplies these; this module only sets them out."""
+
+    key: str
+    label: str
+    value: str | None
+    formula: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class Appendix:
+    """The attachment (附件) after the text: the table of figures, then the charts, on a page of its own."""
+
+    rows: Sequence[FigureRow]
+    pictures: Sequence[Picture] = field(default_factory=tuple)
+
+
+@cache
+def words() -> dict[str, str]:
+    """The attachment's words (templates/summary/appendix.j2)."""
+    return dict(render.pairs(WORDS))
 
 
 def _set_fonts(rpr: Any, face: Face, size_pt: float) -> None:
@@ -250,6 +296,62 @@ def _body(document: Document, text: str) -> None:
     _run(paragraph, rest, BODY)
 
 
+def _plain(paragraph: Paragraph, *, centred: bool = False) -> Paragraph:
+    """A paragraph out of the body's flow (a cell, a picture, a caption): no indent, single spacing, so a picture
+    is not cut to the body's exact 28-pt line."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.shared import Pt
+
+    layout = paragraph.paragraph_format
+    layout.first_line_indent = Pt(0)
+    layout.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    layout.alignment = WD_ALIGN_PARAGRAPH.CENTER if centred else WD_ALIGN_PARAGRAPH.LEFT
+    return paragraph
+
+
+def _cell(cell: _Cell, text: str, face: Face, width_mm: float, *, centred: bool = False) -> None:
+    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
+    from docx.shared import Mm
+
+    cell.width = Mm(width_mm)
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    _run(_plain(cell.paragraphs[0], centred=centred), text, face, TABLE_PT)
+
+
+def _appendix(document: Document, appendix: Appendix) -> None:
+    """The note after the text (附件：…), then on a new page the attachment's label, title, table and charts."""
+    from docx.oxml import OxmlElement
+    from docx.shared import Mm, Pt
+
+    said = words()
+    note = document.add_paragraph()
+    note.paragraph_format.space_before = Pt(LINE_PT)
+    _run(note, said["note"], BODY)
+    label = document.add_paragraph()
+    label.paragraph_format.page_break_before = True
+    label.paragraph_format.first_line_indent = Pt(0)
+    _run(label, said["attachment"], HEADING)
+    _run(document.add_paragraph(style="Title"), said["title"], TITLE, TITLE_PT)
+    headers = (said["number"], said["label"], said["value"], said["formula"], said["source"])
+    table = document.add_table(rows=1, cols=len(headers))
+    table.style = document.styles["Table Grid"]
+    table.autofit = False
+    for column, width in zip(table.columns, COLUMNS_MM, strict=True):
+        column.width = Mm(width)
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on every page
+    for cell, text, width in zip(table.rows[0].cells, headers, COLUMNS_MM, strict=True):
+        _cell(cell, text, HEADING, width, centred=True)
+    for number, row in enumerate(appendix.rows, start=1):
+        value = said["missing"] if row.value is None else row.value
+        texts = (str(number), row.label, value, row.formula, row.source)
+        cells = table.add_row().cells
+        for index, (cell, text, width) in enumerate(zip(cells, texts, COLUMNS_MM, strict=True)):
+            _cell(cell, text, BODY, width, centred=index in (0, 2))
+    for picture in appendix.pictures:
+        _plain(document.add_paragraph(), centred=True).add_run().add_picture(io.BytesIO(picture.png), Mm(PICTURE_MM))
+        _run(_plain(document.add_paragraph(), centred=True), picture.caption, BODY)
+
+
 def new_document() -> Document:
     """An empty A4 document with the official page, faces, styles and page numbers."""
     import docx
@@ -268,9 +370,9 @@ def new_document() -> Document:
     return document
 
 
-def write_docx(markdown: str, path: Path) -> None:
+def write_docx(markdown: str, path: Path, appendix: Appendix | None = None) -> None:
     """Lay the Markdown out: `# ` the title, `## ` first-level and `### ` second-level headings, other lines body
-    paragraphs (blank lines only separate them: the spacing is the format's, not the text's)."""
+    paragraphs (blank lines only separate them: the spacing is the format's, not the text's); then the appendix."""
     document = new_document()
     title = ""
     for line in markdown.splitlines():
@@ -288,6 +390,8 @@ def write_docx(markdown: str, path: Path) -> None:
             _run(document.add_paragraph(style="Heading 2"), words, SUBHEADING)
         else:
             _body(document, text)
+    if appendix is not None:
+        _appendix(document, appendix)
     document.core_properties.title = title
     document.core_properties.language = "zh-CN"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,10 +43,10 @@ def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context).strip()
 
 
-def pairs(name: str) -> list[tuple[str, str]]:
+def pairs(name: str, **context: Any) -> list[tuple[str, str]]:
     """`key: value` lines of a rendered template, in order: headers and labels reviewed with the other texts."""
     found = []
-    for line in render(name).splitlines():
+    for line in render(name, **context).splitlines():
         key, sep, value = line.partition(":")
         if sep and key.strip():
             found.append((key.strip(), value.strip()))

@@ -223,14 +223,17 @@ def compose(period: Period, data: Mapping[str, Value], staff: Mapping[str, str],
     return Summary(period, code, markdown + "\n", shown, missing, awaiting)
 
 
-def write_documents(summary: Summary, folder: Path, now: datetime, zone: ZoneInfo) -> dict[str, Path]:
-    """Both formats side by side under `folder`, named by period and local time so older links keep their file."""
+def write_documents(
+    summary: Summary, folder: Path, now: datetime, zone: ZoneInfo, appendix: document.Appendix
+) -> dict[str, Path]:
+    """Both formats side by side under `folder`, named by period and local time so older links keep their file;
+    the Word file with `appendix` (`summary_appendix.appendix`) after the text."""
     stem = f"work-summary-{summary.code}-{timefmt.stamp(now, zone)}"
     folder.mkdir(parents=True, exist_ok=True)
     md_path = folder / f"{stem}.md"
     md_path.write_text(summary.markdown, encoding="utf-8")
     docx_path = folder / f"{stem}.docx"
-    document.write_docx(summary.markdown, docx_path)
+    document.write_docx(summary.markdown, docx_path, appendix)
     return {"md": md_path, "docx": docx_path}
 
 
