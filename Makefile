@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick clean
+.PHONY: run test lint bench bench-quick docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
+
+# The README's picture of a work summary's first page (docs/summary-first-page.png), from a seeded demo database.
+# Needs Debian's libreoffice-writer-nogui, poppler-utils and fonts-noto-cjk (.ci/run installs them).
+docs: $(STAMP)
+	$(BIN)/python -m docs.render_summary
 
 clean:
 	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Tooling that renders the pictures the README shows."""
