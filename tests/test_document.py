@@ -3,6 +3,8 @@ page, margins, faces and sizes on every run, highlighted blanks, the page-number
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import docx
@@ -126,3 +128,10 @@ def test_the_font_table_names_stand_ins_and_the_defaults_are_simplified_chinese(
     assert defaults.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "仿宋_GB2312"
     assert defaults.find(qn("w:lang")).get(qn("w:eastAsia")) == "zh-CN"
     assert written.core_properties.title == "2024年小港街道总工会上半年工作总结及下半年计划"
+
+
+def test_the_service_loads_neither_python_docx_nor_matplotlib_until_a_summary_is_made() -> None:
+    """The chat workers import the summary's modules; the libraries come in only when `总结` lays out a file."""
+    probe = "import sys, bot.app, handlers.summary; print(sorted({'docx', 'matplotlib'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60)
+    assert loaded.stdout.strip() == "[]"

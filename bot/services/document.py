@@ -100,6 +100,8 @@ class FigureRow:
 
 @dataclass(frozen=True)
 class Picture:
+    """A chart as PNG and the caption under it (图1　…)."""
+
     caption: str
     png: bytes
 
@@ -352,7 +354,7 @@ def _appendix(document: Document, appendix: Appendix) -> None:
         _run(_plain(document.add_paragraph(), centred=True), picture.caption, BODY)
 
 
-def new_document() -> Document:
+def _new_document() -> Document:
     """An empty A4 document with the official page, faces, styles and page numbers."""
     import docx
     from docx.shared import Pt
@@ -373,7 +375,7 @@ def new_document() -> Document:
 def write_docx(markdown: str, path: Path, appendix: Appendix | None = None) -> None:
     """Lay the Markdown out: `# ` the title, `## ` first-level and `### ` second-level headings, other lines body
     paragraphs (blank lines only separate them: the spacing is the format's, not the text's); then the appendix."""
-    document = new_document()
+    document = _new_document()
     title = ""
     for line in markdown.splitlines():
         text = line.strip()
