@@ -23,7 +23,7 @@ MARKDOWN = """# 2024年小港街道总工会上半年工作总结及下半年计
 
 ## 一、探索新机制，夯实基层基础建设
 
-1、上半年新建企业工会【待填：新建企业工会数】家，组建率保持在【待填：工会组建率】%以上。
+1、上半年新建企业工会【待填：新建企业工会数】家，组建率为【待名册：工会组建率】%，帮困基金【待月报：帮困基金总额】万元。
 
 （一）围绕中心。继续做好职工服务。
 
@@ -94,9 +94,11 @@ def test_blanks_to_fill_are_highlighted_runs_of_their_own(written: Document) -> 
     assert marked == [
         ("1、上半年新建企业工会", None),
         ("【待填：新建企业工会数】", WD_COLOR_INDEX.YELLOW),
-        ("家，组建率保持在", None),
-        ("【待填：工会组建率】", WD_COLOR_INDEX.YELLOW),
-        ("%以上。", None),
+        ("家，组建率为", None),
+        ("【待名册：工会组建率】", WD_COLOR_INDEX.YELLOW),
+        ("%，帮困基金", None),
+        ("【待月报：帮困基金总额】", WD_COLOR_INDEX.YELLOW),
+        ("万元。", None),
     ]
 
 

@@ -750,7 +750,12 @@ def test_the_attachment_lists_every_figure_with_its_formula_and_source(
     assert rate.formula == "调处完毕的件数 ÷ 本期接待的预警件数 × 100%"
     assert rows["hardship_fund_total"].value == f"{e['基金总额']}万元"
     assert rows["dues_large_enterprises"].formula.startswith("在册职工25人以上")
-    assert rows["new_unions"].value is None and rows["new_unions"].source == "工作人员补录（“数据”命令）"
+    assert rows["new_unions"].value == "【待填：新建企业工会数】"  # the summary's mark: staff enter it
+    assert rows["new_unions"].source == "工作人员补录（“数据”命令）"
+    blank = work_summary.compose(YEAR, unknown_data(seeded, files_settings), {}, "-")
+    marked = {row.key: row.value for row in summary_appendix.rows(blank)}
+    assert marked["handling_rate"] == "【待月报：调处率】"  # the reports have not given it
+    assert marked["union_formation_rate"] == "【待名册：工会组建率】"  # the roster holds no enterprise
 
 
 def test_the_word_file_ends_with_the_attachment_table_and_two_charts(
@@ -773,7 +778,7 @@ def test_the_word_file_ends_with_the_attachment_table_and_two_charts(
     assert rate[2:] == [f"{expected()['调处率']}%", "调处完毕的件数 ÷ 本期接待的预警件数 × 100%", "劳动争议预警"]
     blank = next(row for row in table.rows if row.cells[1].text == "新建企业工会数")
     [run] = blank.cells[2].paragraphs[0].runs
-    assert (run.text, run.font.highlight_color) == ("【待填】", WD_COLOR_INDEX.YELLOW)
+    assert (run.text, run.font.highlight_color) == ("【待填：新建企业工会数】", WD_COLOR_INDEX.YELLOW)
     faces = {
         run._r.rPr.rFonts.get(qn("w:eastAsia")) for row in table.rows for c in row.cells for run in c.paragraphs[0].runs
     }

@@ -6,9 +6,10 @@ Page: A4, margins 37 mm top, 35 mm bottom, 28 mm left (the binding side), 26 mm 
 仿宋_GB2312, justified, first line indented two characters, lines exactly 28 pt apart; `## ` headings (一、…) 黑体
 and `### ` or `（一）…` headings 楷体_GB2312 at body size; page numbers 四号 (14 pt) as "— 1 —" in the footer, on
 the right of odd pages and the left of even pages, one character in from the edge (the standard's 单页码居右空一字,
-双页码居左空一字). 【待填：…】 marks are their own runs, highlighted yellow, so nobody hands in a blank. An
-`Appendix` follows as the standard sets out an attachment: "附件：…" under the text, then on a new page the label
-附件 in 黑体, its title, the table of figures (values, formulas, sources) and the charts.
+双页码居左空一字). The marks of figures nobody could give yet (【待填：…】, 【待月报：…】, 【待名册：…】, all
+opening with 待) are runs of their own, highlighted yellow, so nobody hands in a blank. An `Appendix` follows as
+the standard sets out an attachment: "附件：…" under the text, then on a new page the label 附件 in 黑体, its title,
+the table of figures (values, formulas, sources) and the charts.
 
 Fonts: every run names its official face in `w:rFonts` (`w:eastAsia`, and the Latin slots too, so digits match),
 because that is what the district's computers have and what a reviewer checks. Word takes one East-Asian name per
@@ -82,18 +83,18 @@ COLUMNS_MM = (12, 40, 24, 50, 30)
 PICTURE_MM = 150
 WORDS = "summary/appendix.j2"
 
-MARK = re.compile(r"(【待填[^】]*】)")
+MARK = re.compile(r"(【待[^】]*】)")
 NUMBERED_HEADING = re.compile(r"（[一二三四五六七八九十]+）")
 
 
 @dataclass(frozen=True)
 class FigureRow:
-    """A figure as the attachment lists it: its key, name, value as printed (None while still to be filled), how it
-    is computed and where it comes from. The figures' side supplies these; this module only sets them out."""
+    """A figure as the attachment lists it: its key, name, value as printed (or the mark saying who supplies it),
+    how it is computed and where it comes from. The figures' side supplies these; this module only sets them out."""
 
     key: str
     label: str
-    value: str | None
+    value: str
     formula: str
     source: str
 
@@ -135,7 +136,7 @@ def _set_fonts(rpr: Any, face: Face, size_pt: float) -> None:
 
 
 def _run(paragraph: Paragraph, text: str, face: Face, size_pt: float = BODY_PT) -> None:
-    """Runs of `text` in `face`; each 【待填：…】 mark a run of its own, highlighted."""
+    """Runs of `text` in `face`; each mark (【待填：…】, 【待月报：…】, …) a run of its own, highlighted."""
     from docx.enum.text import WD_COLOR_INDEX
 
     for part in MARK.split(text):
@@ -344,8 +345,7 @@ def _appendix(document: Document, appendix: Appendix) -> None:
     for cell, text, width in zip(table.rows[0].cells, headers, COLUMNS_MM, strict=True):
         _cell(cell, text, HEADING, width, centred=True)
     for number, row in enumerate(appendix.rows, start=1):
-        value = said["missing"] if row.value is None else row.value
-        texts = (str(number), row.label, value, row.formula, row.source)
+        texts = (str(number), row.label, row.value, row.formula, row.source)
         cells = table.add_row().cells
         for index, (cell, text, width) in enumerate(zip(cells, texts, COLUMNS_MM, strict=True)):
             _cell(cell, text, BODY, width, centred=index in (0, 2))

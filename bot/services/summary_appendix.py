@@ -39,21 +39,22 @@ def _unit(key: str) -> str:
 
 
 def rows(summary: work_summary.Summary) -> list[document.FigureRow]:
-    """The figures computed from the data in the order of the definitions, then those staff enter."""
+    """The figures computed from the data in the order of the definitions, then those staff enter; one not known
+    yet shows the summary's own mark (【待填：…】, 【待月报：…】, 【待名册：…】), which says who supplies it."""
     config = work_summary.summary_config()
     described = notes(config)
-    said = document.words()
+    entered = document.words()["text_entered"]
     found = []
     for key in config.labels:
         value = summary.figures.get(key)
+        shown = config.mark(key) if value is None else f"{value}{_unit(key)}"
         formula, source = described.get(key, described["data"])
-        shown = None if value is None else f"{value}{_unit(key)}"
         found.append(document.FigureRow(key, config.labels[key], shown, formula, source))
-    formula, source = described["staff"]
     for key, spec in config.staff_figures.items():
         value = summary.figures.get(key)
-        shown = None if value is None else said["text_entered"] if spec.kind == "text" else f"{value}{spec.unit}"
-        found.append(document.FigureRow(key, spec.label, shown, *described.get(key, (formula, source))))
+        shown = config.mark(key) if value is None else entered if spec.kind == "text" else f"{value}{spec.unit}"
+        formula, source = described.get(key, described["staff"])
+        found.append(document.FigureRow(key, spec.label, shown, formula, source))
     return found
 
 
