@@ -90,14 +90,7 @@ def figures(ctx: Context, command: Command) -> str:
         default=default,
         due_first=owed[0].month if owed else None,
         due_last=owed[-1].month if owed else None,
-        cover=found.cover,
-        cover_rate=found.cover_rate,
-        on_time_rate=found.on_time_rate,
-        totals=found.totals,
-        warnings=found.warnings,
-        handled_rate=found.handled_rate,
-        success_rate=found.success_rate,
-        hardship=found.hardship,
+        **found.shown(),
         labels=export.labels(),
     )
 

@@ -63,19 +63,12 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
     values = {**found.totals.flows, **found.totals.stocks}
     previous = {**before.flows, **before.stocks}
     return {
+        **found.shown(),
         "period": month,
-        "cover": found.cover,
-        "cover_rate": found.cover_rate,
-        "on_time_rate": found.on_time_rate,
-        "totals": found.totals,
         "changes": [Change(name, values[name], previous[name]) for name in COMPARED],
-        "warnings": found.warnings,
-        "handled_rate": found.handled_rate,
-        "success_rate": found.success_rate,
         "stale": stats.count_warnings(session, stats.OPEN_WARNING_STATES, before=now - STALE_AFTER),
         "stale_days": STALE_AFTER.days,
         "open_warnings": stats.count_warnings(session, stats.OPEN_WARNING_STATES),
-        "hardship": found.hardship,
         "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
         "overdue_total": stats.missing_count(session, found.owed),
         "overdue": stats.missing_reports(session, found.owed, OVERDUE_SHOWN),

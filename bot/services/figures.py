@@ -51,6 +51,19 @@ class PeriodFigures:
         """成功率 = 已化解 ÷ 已调处"""
         return stats.rate(self.warnings.resolved, self.warnings.handled)
 
+    def shown(self) -> dict[str, Any]:
+        """The names `统计` and the digest's templates give these figures."""
+        return {
+            "cover": self.cover,
+            "cover_rate": self.cover_rate,
+            "on_time_rate": self.on_time_rate,
+            "totals": self.totals,
+            "warnings": self.warnings,
+            "handled_rate": self.handled_rate,
+            "success_rate": self.success_rate,
+            "hardship": self.hardship,
+        }
+
 
 def period_figures(session: Session, period: Period, settings: Settings, today: date) -> PeriodFigures:
     """Every figure of `period` as known on `today` (the federation's date)."""
