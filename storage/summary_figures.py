@@ -64,10 +64,6 @@ class Window:
         end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
         return cls(first_day, last_day, Month.of(first_day).key, Month.of(last_day).key, start, end)
 
-    @property
-    def months(self) -> int:
-        return (self.last_day.year - self.first_day.year) * 12 + self.last_day.month - self.first_day.month + 1
-
 
 def percent(numerator: Value, denominator: Value) -> Decimal | None:
     """numerator ÷ denominator × 100, exact; None when either is unknown or the denominator is 0."""
