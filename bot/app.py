@@ -25,6 +25,7 @@ from bot.dialog import desk
 from bot.routing.dispatch import Dispatcher
 from bot.routing.routes import build_dispatcher
 from bot.services.scheduler import Scheduler
+from bot.staff_desk import site as staff_desk
 from config.settings import Settings, get_settings
 from storage.db import Database, utcnow
 from storage.media import MediaVault
@@ -94,6 +95,7 @@ def create_app(
     app.add_exception_handler(RejectedRequest, endpoint.rejected)
     app.include_router(endpoint.router)
     app.include_router(files.router)
+    staff_desk.install(app)
     return app
 
 

@@ -448,3 +448,28 @@ class StaffFigure(SQLModel, table=True):
     unit: str = Field(default="", max_length=8)
     set_by: str = Field(max_length=64)
     set_at: datetime
+
+
+class DeskLink(SQLModel, table=True):
+    """A one-time login link to the staff desk; only the token's SHA-256 is kept, so the table opens nothing."""
+
+    __tablename__ = "desk_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    openid: str = Field(max_length=64, index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class DeskSession(SQLModel, table=True):
+    """A browser's session on the staff desk (the cookie holds the token; the row its hash and the CSRF token)."""
+
+    __tablename__ = "desk_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    openid: str = Field(max_length=64, index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None

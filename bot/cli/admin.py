@@ -11,12 +11,13 @@ import typer
 from bot.cli.common import database_or_exit, fail, settings_or_exit
 from domain import timefmt
 from domain.enums import Role
-from storage import identity, roster
+from storage import desk_auth, identity, roster
 from storage.db import utcnow
 
 org_app = typer.Typer(help="The enterprise roster.")
 invite_app = typer.Typer(help="One-time binding codes for chairs and warners.")
 staff_app = typer.Typer(help="Federation staff and administrators.")
+desk_app = typer.Typer(help="The staff desk (工作台) in the browser.")
 
 
 class InviteRole(StrEnum):
@@ -159,3 +160,37 @@ def staff_add(
     finally:
         db.dispose()
     typer.echo(f"{member.openid} is now {member.role} ({member.name})")
+
+
+@staff_app.command("deactivate")
+def staff_deactivate(openid: Annotated[str, typer.Argument(help="The staff member's WeChat openid.")]) -> None:
+    """Take away a staff member's access: commands, alerts and the desk (their session ends at once)."""
+    db = database_or_exit(settings_or_exit())
+    now = utcnow()
+    try:
+        with db.transaction() as session:
+            member = identity.active_member(session, openid.strip())
+            if not identity.is_staff(member):
+                raise fail(f"{openid} is not active staff")
+            identity.deactivate(session, member.openid, now)
+            desk_auth.end_sessions_of(session, member.openid, now)
+    finally:
+        db.dispose()
+    typer.echo(f"{member.openid} ({member.name}) is no longer staff")
+
+
+@desk_app.command("link")
+def desk_link(openid: Annotated[str, typer.Argument(help="The staff member's WeChat openid.")]) -> None:
+    """Print a one-time login link to the desk for an active staff member (when they cannot send 登录)."""
+    settings = settings_or_exit()
+    db = database_or_exit(settings)
+    now = utcnow()
+    try:
+        with db.transaction() as session:
+            if not identity.is_staff(identity.active_member(session, openid.strip())):
+                raise fail(f"{openid} is not active staff; only staff and admins may use the desk")
+            token = desk_auth.create_link(session, openid.strip(), now)
+    finally:
+        db.dispose()
+    typer.echo(f"{settings.public_base_url.rstrip('/')}/desk/login/{token}")
+    typer.echo(f"single use, expires {timefmt.minute(now + desk_auth.LINK_TTL, settings.zone)} ({settings.zone.key})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli.admin import invite_app, org_app, staff_app
+from bot.cli.admin import desk_app, invite_app, org_app, staff_app
 from bot.cli.db import db_app
 from bot.cli.devtools import chat, fake_wechat
 from bot.cli.export import export_app
@@ -22,6 +22,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(org_app, name="org")
 app.add_typer(invite_app, name="invite")
 app.add_typer(staff_app, name="staff")
+app.add_typer(desk_app, name="desk")
 app.add_typer(export_app, name="export")
 app.add_typer(summary_app, name="summary")
 app.add_typer(figures_app, name="figures")

@@ -28,6 +28,13 @@ def when(predicate: Callable[[Context], bool]) -> Filter[Yes]:
     return lambda ctx: True if predicate(ctx) else None
 
 
+def clicked(*keys: str) -> Filter[str]:
+    """A menu click on one of `keys`."""
+    return lambda ctx: (
+        ctx.incoming.event_key if ctx.incoming.kind is Kind.CLICK and ctx.incoming.event_key in keys else None
+    )
+
+
 def said(*words: str) -> Filter[str]:
     """A text message that is, as a whole, one of `words` (`更多`, `更 多。`)."""
 

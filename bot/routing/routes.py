@@ -12,14 +12,29 @@ from bot.dialog import desk
 from bot.dialog.desk import FormDesk, Hooks
 from bot.dialog.forms import shipped_forms
 from bot.routing.dispatch import Dispatcher, Route
-from bot.routing.filters import command, on, parsed, plain, said, staff, when
+from bot.routing.filters import clicked, command, on, parsed, plain, said, staff, when
 from domain.messages import Kind
 from domain.warning_rules import VERB_WORDS
-from handlers import binding, dispute_warning, hardship, help, monthly_report, paging, staff_queries, summary
+from handlers import (
+    binding,
+    desk_login,
+    dispute_warning,
+    hardship,
+    help,
+    monthly_report,
+    paging,
+    staff_queries,
+    summary,
+)
 from handlers.context import Context
 
 Routes = tuple[Route[Any], ...]
 
+# Before the gate for unbound users: a stranger who asks for the desk is told it is for staff.
+DESK: Routes = (
+    Route(command(*desk_login.LOGIN_WORDS), plain(desk_login.login_link)),
+    Route(clicked(desk_login.MENU_KEY), plain(desk_login.login_link)),
+)
 BINDING: Routes = (
     Route(command(*binding.BIND_WORDS, attached=True), binding.bind),
     Route(on(Kind.UNSUBSCRIBE), plain(binding.unsubscribe)),
@@ -83,6 +98,7 @@ def build_dispatcher() -> Dispatcher:
     """Reading the forms here validates them, so a broken form stops the service at start-up."""
     desk = FormDesk[Context](shipped_forms(), HOOKS)
     routes = (
+        *DESK,
         *BINDING,
         *PAGING,
         *STAFF_QUERIES,

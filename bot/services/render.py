@@ -14,16 +14,17 @@ from domain.periods import Month
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """StrictUndefined so a missing variable fails in tests instead of showing a blank to a chair."""
+@lru_cache(maxsize=2)
+def environment(html: bool = False) -> jinja2.Environment:
+    """StrictUndefined so a missing variable fails in tests instead of showing a blank to a chair; `html` escapes
+    every value (the staff desk's pages), messages and documents are plain text."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
-        autoescape=False,
+        autoescape=html,
     )
     env.filters["template_exists"] = exists
     env.globals["month_label"] = month_label
@@ -36,6 +37,11 @@ def environment() -> jinja2.Environment:
         chinese_day=timefmt.chinese_day,
     )
     return env
+
+
+def page(name: str, **context: Any) -> str:
+    """An HTML page of the staff desk, every value escaped."""
+    return environment(html=True).get_template(name).render(**context)
 
 
 def render(name: str, **context: Any) -> str:
