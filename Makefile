@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick docs clean
+.PHONY: run test lint bench bench-quick docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench-quick: $(STAMP)
 # Needs Debian's libreoffice-writer-nogui, poppler-utils and fonts-noto-cjk (.ci/run installs them).
 docs: $(STAMP)
 	$(BIN)/python -m docs.render_summary
+
+# The README's pictures of the staff desk (docs/desk/*.png), taken by the browser tests in Debian's chromium.
+screenshots: $(STAMP)
+	shots=$$(mktemp -d) && UNIONBOT_DESK_SCREENSHOTS=$$shots $(BIN)/pytest -q tests/desk/test_desk_browser.py \
+		&& mkdir -p docs/desk && cp $$shots/*.png docs/desk/ && rm -r $$shots
 
 clean:
 	rm -rf $(VENV) var
