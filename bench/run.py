@@ -353,6 +353,7 @@ def measure_scale(results: Results, kind: str, sizes: Sizes, fake: FakeWechatSer
         bare = scale.bare_timings(db, seeded, now)
         timings = scale.command_timings(settings, bare)
         timings.append(scale.summary_timing(db, settings, bare, now))
+        timings += scale.desk_timings(db, settings, now)
         log(f"scale {kind}: reminders")
         reminders = scale.reminders(db, settings, now, fake, sizes.deliver_seconds)
         db.dispose()

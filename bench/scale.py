@@ -1,4 +1,5 @@
-"""Scale timings over the seeded data set: staff queries, the half-year summary, and 100,000 reminders.
+"""Scale timings over the seeded data set: staff queries, the half-year summary, the staff desk's pages, and
+100,000 reminders.
 
 Each command is timed through the real endpoint (in-process app, a signed message from a staff user), next
 to the bare SQL aggregate it needs, so the ratio says what the layers above SQL cost whatever the machine.
@@ -168,6 +169,56 @@ def command_timings(settings: Settings, bare: dict[str, float]) -> list[Timing]:
         return [Timing(c, None, sum(bare[n] for n in NEEDS[c]), "not built yet") for c in commands]
     timed = asyncio.run(_time_commands(settings, commands))
     return [Timing(c, timed[c][0], sum(bare[n] for n in NEEDS[c]), f"reply: {timed[c][1]}") for c in commands]
+
+
+# Each page of the staff desk as it opens from the menu (the default filters), and the biggest list views.
+DESK_PAGES = (
+    "/desk",
+    "/desk/reports",
+    "/desk/reports?status=missing",
+    "/desk/warnings",
+    "/desk/hardship",
+    "/desk/enterprises",
+    "/desk/enterprises?q=1",
+    "/desk/data",
+    "/desk/people",
+)
+
+
+async def _time_pages(settings: Settings, cookie: str) -> dict[str, tuple[float, int]]:
+    """Median latency and status of each desk page, fetched with a signed-in staff member's cookie."""
+    from bot.staff_desk.auth import COOKIE
+
+    found = {}
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://unionbot.bench", cookies={COOKIE: cookie}, timeout=120
+    ) as client:
+        for path in DESK_PAGES:
+            times, status = [], 0
+            for _ in range(REPEATS + 1):
+                began = time.perf_counter()
+                response = await client.get(path)
+                times.append(time.perf_counter() - began)
+                status = response.status_code
+            found[path] = (statistics.median(times[1:]), status)
+    return found
+
+
+def desk_timings(db: Database, settings: Settings, now: datetime) -> list[Timing]:
+    """The desk's pages for a staff member signed in the way the desk signs people in (a one-time link)."""
+    if not _exists("bot.staff_desk"):
+        return [Timing(f"desk {path}", None, note="not built yet") for path in DESK_PAGES]
+    from storage import desk_auth
+
+    with db.transaction() as session:
+        signed = desk_auth.redeem_link(session, desk_auth.create_link(session, STAFF, now), now)
+    assert isinstance(signed, desk_auth.SignedIn), signed
+    timed = asyncio.run(_time_pages(settings, signed.token))
+    return [
+        Timing(f"desk {path}", seconds if status == 200 else None, note=f"HTTP {status}")
+        for path, (seconds, status) in timed.items()
+    ]
 
 
 def summary_timing(db: Database, settings: Settings, bare: dict[str, float], now: datetime) -> Timing:
