@@ -6,9 +6,10 @@ import base64
 import binascii
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -16,17 +17,22 @@ DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'unionbot.sqlite3'}"
 # Development-only secrets: a production deployment sets its own (see README, Configuration).
 DEV_DATA_KEY = "dW5pb25ib3QtZGV2LWRhdGEta2V5LTMyLWJ5dGVzISE="
 DEV_LINK_SECRET = "unionbot-dev-link-secret"
+DEV_TOKEN = "unionbot-dev-token"
+DEV_APPID = "wx0000000000000000"
+DEV_SECRET = "unionbot-dev-secret"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="UNIONBOT_", env_file=".env", extra="ignore")
 
+    # production: refuse to start with any development secret or a plain-http public address
+    env: Literal["development", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
 
-    wechat_token: str = "unionbot-dev-token"
-    wechat_appid: str = "wx0000000000000000"
-    wechat_secret: str = "unionbot-dev-secret"
+    wechat_token: str = DEV_TOKEN
+    wechat_appid: str = DEV_APPID
+    wechat_secret: str = DEV_SECRET
     wechat_aes_key: str | None = Field(default=None, description="43-character EncodingAESKey; safe mode")
     wechat_api_base: str = "https://api.weixin.qq.com"
 
@@ -63,10 +69,30 @@ class Settings(BaseSettings):
     def development_secrets(self) -> list[str]:
         """Secrets still at the defaults printed in this source: fine for `make run`, never for real data."""
         defaults = {
+            "UNIONBOT_WECHAT_TOKEN": (self.wechat_token, DEV_TOKEN),
+            "UNIONBOT_WECHAT_APPID": (self.wechat_appid, DEV_APPID),
+            "UNIONBOT_WECHAT_SECRET": (self.wechat_secret, DEV_SECRET),
             "UNIONBOT_DATA_KEY": (self.data_key, DEV_DATA_KEY),
             "UNIONBOT_LINK_SECRET": (self.link_secret, DEV_LINK_SECRET),
         }
         return [name for name, (value, default) in defaults.items() if value == default]
+
+    @model_validator(mode="after")
+    def _production_ready(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = [
+            f"{name} is the development default, which anyone can read in the source: set your own"
+            for name in self.development_secrets()
+        ]
+        if not self.public_base_url.startswith("https://"):
+            problems.append(
+                f"UNIONBOT_PUBLIC_BASE_URL must be https:// in production (links carry personal data), "
+                f"got {self.public_base_url}"
+            )
+        if problems:
+            raise ValueError("UNIONBOT_ENV=production refuses to start:\n" + "\n".join(problems))
+        return self
 
     @field_validator("report_due_day")
     @classmethod
@@ -135,9 +161,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = "UNIONBOT_" + str(error["loc"][0]).upper() if error["loc"] else "UNIONBOT_*"
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        if not error["loc"]:  # a check across settings names its variables itself
+            raise SettingsError(message) from None
+        raise SettingsError(f"UNIONBOT_{str(error['loc'][0]).upper()}: {message}") from None
 
 
 @lru_cache(maxsize=1)

@@ -58,10 +58,41 @@ def test_a_due_day_before_the_opening_day_is_refused(monkeypatch: pytest.MonkeyP
 
 
 def test_secrets_left_at_their_development_defaults_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_settings().development_secrets() == ["UNIONBOT_DATA_KEY", "UNIONBOT_LINK_SECRET"]
-    monkeypatch.setenv("UNIONBOT_DATA_KEY", Fernet.generate_key().decode())
-    monkeypatch.setenv("UNIONBOT_LINK_SECRET", "a-secret-of-our-own-42")
+    assert load_settings().development_secrets() == [
+        "UNIONBOT_WECHAT_TOKEN",
+        "UNIONBOT_WECHAT_APPID",
+        "UNIONBOT_WECHAT_SECRET",
+        "UNIONBOT_DATA_KEY",
+        "UNIONBOT_LINK_SECRET",
+    ]
+    for name, value in _OWN_SECRETS.items():
+        monkeypatch.setenv(name, value)
     assert load_settings().development_secrets() == []
+
+
+_OWN_SECRETS = {
+    "UNIONBOT_WECHAT_TOKEN": "a-token-of-our-own",
+    "UNIONBOT_WECHAT_APPID": "wx1234567890abcdef",
+    "UNIONBOT_WECHAT_SECRET": "an-appsecret-of-our-own",
+    "UNIONBOT_DATA_KEY": Fernet.generate_key().decode(),
+    "UNIONBOT_LINK_SECRET": "a-secret-of-our-own-42",
+}
+
+
+def test_production_mode_refuses_every_development_secret_and_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNIONBOT_ENV", "production")
+    monkeypatch.setenv("UNIONBOT_LINK_SECRET", "a-secret-of-our-own-42")
+    refused = runner.invoke(app, ["serve"])
+    assert refused.exit_code != 0
+    for name in ("UNIONBOT_WECHAT_TOKEN", "UNIONBOT_WECHAT_APPID", "UNIONBOT_WECHAT_SECRET", "UNIONBOT_DATA_KEY"):
+        assert f"{name} is the development default" in refused.output
+    assert "UNIONBOT_LINK_SECRET" not in refused.output
+    assert "UNIONBOT_PUBLIC_BASE_URL must be https://" in refused.output
+
+    for name, value in _OWN_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UNIONBOT_PUBLIC_BASE_URL", "https://union.example.cn")
+    assert load_settings().env == "production"
 
 
 def test_valid_aes_key_is_accepted_and_empty_means_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
