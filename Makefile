@@ -3,8 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
+FAKE_PORT ?= 8001
+AS ?= demo-user
 
-.PHONY: run test lint bench bench-quick docs screenshots clean
+.PHONY: run chat test lint bench bench-quick docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,10 +15,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=9000 FAKE_PORT=9001` when the default ports are taken; `make chat AS=chair-demo` with the same ports.
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/unionbot db upgrade
-	$(BIN)/unionbot serve --with-fake-wechat 8001
+	UNIONBOT_PORT=$(PORT) UNIONBOT_PUBLIC_BASE_URL=$${UNIONBOT_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/unionbot serve --with-fake-wechat $(FAKE_PORT)
+
+chat: $(STAMP)
+	UNIONBOT_PORT=$(PORT) UNIONBOT_WECHAT_API_BASE=http://127.0.0.1:$(FAKE_PORT) $(BIN)/unionbot chat --as $(AS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,10 +16,13 @@ import typer
 from bot.cli.common import settings_or_exit
 from config.settings import Settings
 
+DEMO_FAKE_PORT = 8001  # the stand-in's port in the demo (`make run`'s FAKE_PORT) when nothing else says
+REAL_WECHAT = "https://api.weixin.qq.com"
+
 
 def fake_wechat(
     host: str = "127.0.0.1",
-    port: int = 8001,
+    port: int = DEMO_FAKE_PORT,
 ) -> None:
     """Run the local stand-in of WeChat's API (token, custom/send, template/send, media/get, menu/create)."""
     from bot.devtools.fake_wechat import serve as serve_fake
@@ -30,16 +33,26 @@ def fake_wechat(
 
 def chat(
     as_user: Annotated[str, typer.Option("--as", help="The WeChat openid to speak as.")] = "demo-user",
-    url: Annotated[str, typer.Option(help="The service's WeChat endpoint.")] = "http://127.0.0.1:8000/wechat",
-    fake: Annotated[str, typer.Option(help="The WeChat stand-in, to show what the account pushes.")] = (
-        "http://127.0.0.1:8001"
-    ),
+    url: Annotated[
+        str | None, typer.Option(help="The service's WeChat endpoint. Default: on UNIONBOT_HOST:UNIONBOT_PORT.")
+    ] = None,
+    fake: Annotated[
+        str | None,
+        typer.Option(
+            help="The WeChat stand-in, to show what the account pushes. Default: UNIONBOT_WECHAT_API_BASE when it "
+            f"is not WeChat itself, else port {DEMO_FAKE_PORT} on this machine."
+        ),
+    ] = None,
 ) -> None:
     """Talk to a running service exactly as WeChat would (signed XML; safe mode when an AES key is set)."""
     from bot.devtools.chat_client import run_chat
 
     settings = settings_or_exit()
-    sys.exit(run_chat(settings, as_user, url, fake))
+    endpoint = url or f"http://{settings.host}:{settings.port}/wechat"
+    if fake is None:
+        base = settings.wechat_api_base.rstrip("/")
+        fake = base if base != REAL_WECHAT else f"http://127.0.0.1:{DEMO_FAKE_PORT}"
+    sys.exit(run_chat(settings, as_user, endpoint, fake))
 
 
 @contextmanager
