@@ -150,6 +150,12 @@ def audit(session: Session, *, actor: str, action: str, subject: str, detail: st
     session.flush()
 
 
+def audit_shown(session: Session, *, actor: str, subject: str, shown: list[HardshipApplication], now: datetime) -> None:
+    """Hardship files are sensitive (PIPL): who saw which receipts in a list is logged."""
+    if shown:
+        audit(session, actor=actor, action="view", subject=subject, detail=",".join(r.receipt for r in shown), now=now)
+
+
 def reveal(row: HardshipApplication, key: str) -> Sensitive:
     return Sensitive(
         id_number=crypto.decrypt(key, row.id_number_enc),
