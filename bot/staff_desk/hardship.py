@@ -31,12 +31,13 @@ from handlers import hardship as chat
 from storage import crypto, media, stats
 from storage import hardship as cases
 from storage.desk_auth import Viewer
-from storage.models import AuditLog, HardshipApplication, StoredFile
+from storage.models import HardshipApplication, StoredFile
 
 router = APIRouter()
 
 ALL = "all"
 REVEAL_COOKIE = "unionbot_desk_reveal"
+REVEAL = "reveal_id"
 # A reveal shows on the page the POST redirects to, not later: its audit row must be this recent.
 REVEAL_WINDOW = timedelta(minutes=1)
 
@@ -104,20 +105,11 @@ def _photos(session: Session, row: HardshipApplication) -> list[StoredFile]:
 
 def _revealed(session: Session, request: Request, viewer: Viewer, row: HardshipApplication, now: datetime) -> bool:
     """Whether this page view is the one an admin's audited `显示完整` asked for."""
-    if not viewer.is_admin:
+    cookie = request.cookies.get(REVEAL_COOKIE, "")
+    if not viewer.is_admin or not cookie.isdigit():
         return False
-    try:
-        audit_id = int(request.cookies.get(REVEAL_COOKIE, ""))
-    except ValueError:
-        return False
-    entry = session.get(AuditLog, audit_id)
-    return (
-        entry is not None
-        and entry.actor == viewer.member.openid
-        and entry.action == "reveal_id"
-        and entry.subject == row.receipt
-        and now - entry.at <= REVEAL_WINDOW
-    )
+    actor, since = viewer.member.openid, now - REVEAL_WINDOW
+    return cases.audited_since(session, int(cookie), actor=actor, action=REVEAL, subject=row.receipt, since=since)
 
 
 @router.get("/desk/hardship/{receipt}")
@@ -195,11 +187,9 @@ def reveal_id(request: Request, viewer: Acting, receipt: str) -> Response:
         row = cases.by_receipt(session, receipt)
         if row is None:
             return _missing(request, viewer, receipt)
-        entry = AuditLog(
-            actor=viewer.member.openid, action="reveal_id", subject=row.receipt, detail="desk", at=found.clock()
+        entry = cases.audit(
+            session, actor=viewer.member.openid, action=REVEAL, subject=row.receipt, detail="desk", now=found.clock()
         )
-        session.add(entry)
-        session.flush()
         url, audit_id = f"/desk/hardship/{row.receipt}", entry.id
     response = pages.after_action(url, "已显示完整身份证号，此次查看已记录。")
     response.set_cookie(REVEAL_COOKIE, str(audit_id), max_age=60, httponly=True, samesite="strict", path=url)
