@@ -42,7 +42,7 @@ def hardship_form() -> Form:
     return shipped_forms()[FORM_ID]
 
 
-def _yuan(value: Decimal | None) -> str:
+def yuan(value: Decimal | None) -> str:
     return "" if value is None else f"{value:,.2f}"
 
 
@@ -50,7 +50,7 @@ def _state_name(ctx: Context, state: str) -> str:
     return ctx.render("hardship/state_name.j2", state=state)
 
 
-def _owner(row: HardshipApplication) -> str:
+def owner(row: HardshipApplication) -> str:
     return f"{HARDSHIP.kind}:{row.id}"
 
 
@@ -98,8 +98,8 @@ def _on_submit(ctx: Context, form: Form, filed: Filed) -> list[Say]:
     row.duplicate_of = cases.duplicates(ctx.session, row, hardship_config().duplicate_window_days, ctx.now)
     ctx.session.add(row)
     for media_id in row.photos:
-        media.register(ctx.session, media_id=media_id, owner=_owner(row), uploaded_by=ctx.openid, now=ctx.now)
-        outbox.enqueue_media(ctx.session, media_id=media_id, owner=_owner(row), openid=ctx.openid, now=ctx.now)
+        media.register(ctx.session, media_id=media_id, owner=owner(row), uploaded_by=ctx.openid, now=ctx.now)
+        outbox.enqueue_media(ctx.session, media_id=media_id, owner=owner(row), openid=ctx.openid, now=ctx.now)
     _alert_staff(ctx, row, record)
     return [Say("hardship/filed.j2", {"row": row, "resubmitted": row.receipt != record.receipt})]
 
@@ -116,7 +116,7 @@ def _alert_staff(ctx: Context, row: HardshipApplication, record: Submission) -> 
         "hardship/staff_alert.j2",
         row=row,
         enterprise=cases.enterprise_name(ctx.session, row),
-        amount=_yuan(row.amount_requested),
+        amount=yuan(row.amount_requested),
         resubmitted=row.receipt != record.receipt,
     )
     for staff in identity.on_duty_staff(ctx.session):
@@ -181,7 +181,7 @@ def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
     links_out: list[str] = []
     if staff:
         ttl = timedelta(minutes=hardship_config().photo_link_minutes)
-        for stored in media.files_of(ctx.session, _owner(row)):
+        for stored in media.files_of(ctx.session, owner(row)):
             if stored.path is None:
                 continue
             links_out.append(links.signed_url(ctx.settings, stored.path, ctx.now, ttl))
@@ -204,10 +204,10 @@ def _view(ctx: Context, member: Member, row: HardshipApplication) -> str:
         window=window,
         events=cases.events(ctx.session, row),
         links=links_out,
-        lost=media.lost(ctx.session, _owner(row)) if staff else 0,
+        lost=media.lost(ctx.session, owner(row)) if staff else 0,
         photos=len(row.photos),
         zone=ctx.settings.zone,
-        yuan=_yuan,
+        yuan=yuan,
         state_name=lambda state: _state_name(ctx, state),
     )
 
@@ -252,7 +252,7 @@ def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, r
     cases.move(ctx.session, row, move.target, member.openid, note, ctx.now)
     if Audience.FILER in move.tells:
         _tell_chair(ctx, row)
-    return ctx.render("hardship/moved.j2", row=row, state=_state_name(ctx, row.state), yuan=_yuan, action=action.value)
+    return ctx.render("hardship/moved.j2", row=row, state=_state_name(ctx, row.state), yuan=yuan, action=action.value)
 
 
 def _apply(ctx: Context, row: HardshipApplication, action: Action, rest: str) -> str:

@@ -17,6 +17,7 @@ from domain.normalize import ParseError, parse_period
 from domain.periods import Period, reporting_month
 from domain.warning_rules import MEDIATION_DAYS
 from handlers.context import Context
+from storage import hardship as cases
 from storage import stats
 from storage.models import AuditLog, HardshipApplication
 
@@ -161,11 +162,7 @@ def pending(ctx: Context, command: Command) -> str:
 
 
 def _audit_view(ctx: Context, subject: str, shown: list[HardshipApplication]) -> None:
-    """Hardship files are sensitive (PIPL): who saw which receipts is logged."""
-    if not shown:
-        return
-    detail = ",".join(application.receipt for application in shown)[:500]
-    ctx.session.add(AuditLog(actor=ctx.openid, action="view", subject=subject, detail=detail, at=ctx.now))
+    cases.audit_shown(ctx.session, actor=ctx.openid, subject=subject, shown=shown, now=ctx.now)
 
 
 def enterprise(ctx: Context, command: Command) -> str:

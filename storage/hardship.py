@@ -145,9 +145,27 @@ def events(session: Session, row: HardshipApplication) -> list[CaseEvent]:
     return list(session.exec(query).all())
 
 
-def audit(session: Session, *, actor: str, action: str, subject: str, detail: str, now: datetime) -> None:
-    session.add(AuditLog(actor=actor, action=action, subject=subject, detail=detail[:500], at=now))
+def audit(session: Session, *, actor: str, action: str, subject: str, detail: str, now: datetime) -> AuditLog:
+    entry = AuditLog(actor=actor, action=action, subject=subject, detail=detail[:500], at=now)
+    session.add(entry)
     session.flush()
+    return entry
+
+
+def audited_since(session: Session, audit_id: int, *, actor: str, action: str, subject: str, since: datetime) -> bool:
+    """Whether the audit row `audit_id` records that `actor` took `action` on `subject` at `since` or later."""
+    entry = session.get(AuditLog, audit_id)
+    return (
+        entry is not None
+        and (entry.actor, entry.action, entry.subject) == (actor, action, subject)
+        and entry.at >= since
+    )
+
+
+def audit_shown(session: Session, *, actor: str, subject: str, shown: list[HardshipApplication], now: datetime) -> None:
+    """Hardship files are sensitive (PIPL): who saw which receipts in a list is logged."""
+    if shown:
+        audit(session, actor=actor, action="view", subject=subject, detail=",".join(r.receipt for r in shown), now=now)
 
 
 def reveal(row: HardshipApplication, key: str) -> Sensitive:

@@ -448,9 +448,9 @@ def hardship_summary(
 
 
 def applications(
-    session: Session, states: Sequence[str], limit: int, enterprise_id: int | None = None
+    session: Session, states: Sequence[str], limit: int, enterprise_id: int | None = None, offset: int = 0
 ) -> list[tuple[HardshipApplication, str]]:
-    """Applications in `states`, oldest first, with the enterprise's name."""
+    """Applications in `states`, oldest first, with the enterprise's name; `offset` pages the desk's queue."""
     query = (
         select(HardshipApplication, Enterprise.name)
         .join(Enterprise, col(Enterprise.id) == col(HardshipApplication.enterprise_id))
@@ -458,7 +458,8 @@ def applications(
     )
     if enterprise_id is not None:
         query = query.where(col(HardshipApplication.enterprise_id) == enterprise_id)
-    rows = session.exec(query.order_by(col(HardshipApplication.created_at), col(HardshipApplication.id)).limit(limit))
+    query = query.order_by(col(HardshipApplication.created_at), col(HardshipApplication.id))
+    rows = session.exec(query.offset(offset).limit(limit))
     return [(application, str(name)) for application, name in rows.all()]
 
 
