@@ -12,7 +12,7 @@ import docx
 import pytest
 from markupsafe import escape
 from openpyxl import load_workbook
-from sqlmodel import select
+from sqlmodel import col, select
 
 from config.settings import Settings
 from storage import figures
@@ -45,7 +45,7 @@ def _row(page: str, key: str) -> str:
 
 def _audits(db: Database) -> list[AuditLog]:
     with db.transaction() as session:
-        return list(session.exec(select(AuditLog).order_by(AuditLog.id)).all())  # type: ignore[arg-type]
+        return list(session.exec(select(AuditLog).order_by(col(AuditLog.id))).all())
 
 
 def test_a_figure_entered_on_the_page_is_what_the_chat_lists(svc: Service, db: Database) -> None:
