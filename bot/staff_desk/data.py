@@ -114,8 +114,8 @@ def data_page(request: Request, viewer: Staff, period: str = "") -> Response:
 def set_figure(
     request: Request,
     viewer: Acting,
-    key: Annotated[str, Form()],
-    period: Annotated[str, Form()],
+    key: Annotated[str, Form()] = "",
+    period: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
 ) -> Response:
     period_or_error = _period(period, _today(request))
@@ -131,7 +131,8 @@ def set_figure(
 
 def preview(markdown: str) -> list[Markup]:
     """The summary's Markdown as HTML blocks: `#`…`###` headings one level below the page's own, other lines
-    paragraphs; every value escaped, each mark highlighted and a 【待填】 mark linked to its input row."""
+    paragraphs; every value escaped, each mark highlighted and a 【待填】 mark linked to its input row (the marks
+    reports or the roster will fill are shown paler: nothing on this page fills them)."""
     blocks = []
     for line in markdown.splitlines():
         text = line.strip()
@@ -153,7 +154,7 @@ def _marked(text: str) -> Markup:
         shown += escape(text[done : found.start()])
         staff = work_summary.staff_spec(found[2]) if found[1] == work_summary.STAFF_MARK else None
         if staff is None:
-            shown += Markup('<mark class="mark">{}</mark>').format(found[0])
+            shown += Markup('<mark class="mark awaiting">{}</mark>').format(found[0])
         else:
             shown += Markup('<a href="#figure-{}"><mark class="mark">{}</mark></a>').format(staff[0], found[0])
         done = found.end()

@@ -36,7 +36,7 @@ def people(request: Request, viewer: Staff) -> Response:
 
 @router.post(f"{PEOPLE}/duty")
 def switch_duty(
-    request: Request, viewer: Acting, openid: Annotated[str, Form()], duty: Annotated[str, Form()]
+    request: Request, viewer: Acting, openid: Annotated[str, Form()] = "", duty: Annotated[str, Form()] = ""
 ) -> Response:
     """Their own duty through the chat's `值班` handler; someone else's only by an admin."""
     if duty not in DUTY:
@@ -80,7 +80,7 @@ def add_staff(
 
 
 @router.post(f"{PEOPLE}/deactivate")
-def deactivate(request: Request, viewer: Acting, openid: Annotated[str, Form()]) -> Response:
+def deactivate(request: Request, viewer: Acting, openid: Annotated[str, Form()] = "") -> Response:
     """As `unionbot staff deactivate`: no more commands, alerts or desk; their open sessions end at once."""
     if not viewer.is_admin:
         return _refused(request, viewer, 403, "not_admin")

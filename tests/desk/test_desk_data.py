@@ -82,6 +82,8 @@ def test_an_invalid_value_is_refused_with_the_chats_words(svc: Service, db: Data
     assert refused.status_code == 200
     assert f'<p class="notice" role="status">{escape(chat_says)}</p>' in refused.text
     assert "未填" in _row(refused.text, "new_unions")
+    unknown = svc.client.post("/desk/data/set", data={"csrf": csrf, "key": "收缴月份", "value": "7"})
+    assert unknown.status_code == 200 and "没有“收缴月份”这一项" in unknown.text
     with db.transaction() as session:
         assert figures.figures_for(session, "2026H2") == {}
 
@@ -119,6 +121,8 @@ def test_the_preview_marks_each_blank_and_links_it_to_its_input(svc: Service) ->
     assert "<h3>一、" in preview and "<p>" in preview
     marks = re.findall(r'<a href="#figure-([a-z_]+)"><mark class="mark">【待填：([^】]+)】</mark></a>', preview)
     assert marks and all(f'id="figure-{key}"' in page for key, _label in marks)
+    assert '<mark class="mark awaiting">【待月报：' in preview  # highlighted, but nothing on the page fills it
+    assert not re.search(r"<a [^>]*><mark[^>]*>【待(月报|名册)", preview)
 
     svc.client.post(
         "/desk/data/set", data={"csrf": csrf, "key": "mutual_aid_retired", "period": "2026H2", "value": "1200"}
