@@ -16,6 +16,7 @@ from typing import Literal
 from sqlmodel import Session, col, update
 
 from domain.enums import Role
+from storage import identity
 from storage.identity import active_member, is_staff
 from storage.models import DeskLink, DeskSession, Member
 
@@ -114,3 +115,14 @@ def end_sessions_of(session: Session, openid: str, now: datetime) -> None:
         .where(col(DeskSession.openid) == openid, col(DeskSession.ended_at).is_(None))
         .values(ended_at=now)
     )
+
+
+def deactivate_staff(session: Session, openid: str, now: datetime) -> Member | None:
+    """Take a staff member's access away (commands, alerts, the desk) and end their sessions at once; None when
+    `openid` is not active staff. The CLI's `staff deactivate` and the desk's 人员 page both come here."""
+    member = active_member(session, openid)
+    if not is_staff(member):
+        return None
+    identity.deactivate(session, member.openid, now)
+    end_sessions_of(session, member.openid, now)
+    return member

@@ -169,11 +169,9 @@ def staff_deactivate(openid: Annotated[str, typer.Argument(help="The staff membe
     now = utcnow()
     try:
         with db.transaction() as session:
-            member = identity.active_member(session, openid.strip())
-            if not identity.is_staff(member):
+            member = desk_auth.deactivate_staff(session, openid.strip(), now)
+            if member is None:
                 raise fail(f"{openid} is not active staff")
-            identity.deactivate(session, member.openid, now)
-            desk_auth.end_sessions_of(session, member.openid, now)
     finally:
         db.dispose()
     typer.echo(f"{member.openid} ({member.name}) is no longer staff")
