@@ -473,3 +473,16 @@ class DeskSession(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
+
+
+class RosterUpload(SQLModel, table=True):
+    """A roster file uploaded on the desk, parsed and previewed; applied at most once (`storage.roster_uploads`)."""
+
+    __tablename__ = "roster_upload"
+
+    token: str = Field(primary_key=True, max_length=64)
+    preview: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=64)
+    created_at: datetime
+    applied_at: datetime | None = None
+    applied_by: str | None = Field(default=None, max_length=64)

@@ -102,6 +102,27 @@ def recipients(session: Session, role: Role, not_queued: str | None = None) -> l
     return [Recipient(openid, last) for openid, last in session.exec(query).all()]
 
 
+@dataclass(frozen=True)
+class Chair:
+    """A reachable chair of one enterprise, by name, for a reminder sent by hand."""
+
+    openid: str
+    name: str
+    enterprise: str
+    last_message_at: datetime | None
+
+
+def chairs_to_remind(session: Session, enterprise_id: int) -> list[Chair]:
+    query = (
+        select(Member.openid, Member.name, Enterprise.name, WechatUser.last_message_at)
+        .join(Enterprise, col(Enterprise.id) == col(Member.enterprise_id))
+        .outerjoin(WechatUser, col(WechatUser.openid) == col(Member.openid))
+        .where(Member.enterprise_id == enterprise_id, Member.role == Role.CHAIR, _reachable())
+        .order_by(col(Member.name), col(Member.openid))
+    )
+    return [Chair(*row) for row in session.exec(query).all()]
+
+
 def open_warnings(session: Session) -> list[OpenWarning]:
     """Submitted warnings nobody has acknowledged; only the fields an alert may carry (and a known level, so one
     malformed row cannot stop every other escalation)."""

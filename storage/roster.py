@@ -47,11 +47,22 @@ _EMPLOYEES = re.compile(r"([0-9]+)\s*人?")
 
 
 class RosterError(Exception):
-    """The file as a whole cannot be imported (unreadable, unknown type, no header row)."""
+    """The file as a whole cannot be imported (unreadable, unknown type, no header row); `reason` says so in
+    Chinese, for the desk."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RowError(Exception):
-    """One row is rejected; the message says why, for the operator."""
+    """One row is rejected: the message says why for the operator at the command line; `field` names the column at
+    fault and `reason` says what is wrong with it in Chinese, for the desk's preview."""
+
+    def __init__(self, message: str, *, field: str, reason: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # field -> its column's header as the file writes it
 
     def count(self, change: Change) -> None:
         if change == "added":
@@ -88,30 +100,46 @@ def validate_credit_code(text: str) -> str:
     try:
         return str(uscc.validate(code))
     except InvalidLength:
-        raise RowError(f"credit code {code!r} has {len(code)} characters, not 18") from None
+        raise RowError(
+            f"credit code {code!r} has {len(code)} characters, not 18",
+            field="credit_code",
+            reason=f"“{code}”有{len(code)}位，应为18位",
+        ) from None
     except InvalidFormat:
-        raise RowError(f"credit code {code!r} is not in the right format") from None
+        raise RowError(
+            f"credit code {code!r} is not in the right format", field="credit_code", reason=f"“{code}”格式不正确"
+        ) from None
     except InvalidChecksum:
-        raise RowError(f"credit code {code!r}: the check character does not match") from None
+        raise RowError(
+            f"credit code {code!r}: the check character does not match",
+            field="credit_code",
+            reason=f"“{code}”的校验位不对",
+        ) from None
     except ValidationError:
-        raise RowError(f"credit code {code!r} is not valid") from None
+        raise RowError(f"credit code {code!r} is not valid", field="credit_code", reason=f"“{code}”无效") from None
 
 
 def parse_row(values: dict[str, Cell]) -> EnterpriseRow:
     name = _kept(values.get("name"))
     if not name:
-        raise RowError("name is missing")
+        raise RowError("name is missing", field="name", reason="为空")
     if len(name) > MAX_NAME:
-        raise RowError(f"name is longer than {MAX_NAME} characters")
+        raise RowError(f"name is longer than {MAX_NAME} characters", field="name", reason=f"超过{MAX_NAME}个字")
     raw_code = values.get("credit_code")
     if isinstance(raw_code, float):
-        raise RowError("credit code is stored as a number and has lost digits; format that column as text")
+        raise RowError(
+            "credit code is stored as a number and has lost digits; format that column as text",
+            field="credit_code",
+            reason="存成了数字，已丢失位数；请把这一列设为文本格式",
+        )
     code_text = _text(raw_code)
     if not code_text:
-        raise RowError("credit code is missing")
+        raise RowError("credit code is missing", field="credit_code", reason="为空")
     community = _kept(values.get("community")) or None
     if community is not None and len(community) > MAX_COMMUNITY:
-        raise RowError(f"community is longer than {MAX_COMMUNITY} characters")
+        raise RowError(
+            f"community is longer than {MAX_COMMUNITY} characters", field="community", reason=f"超过{MAX_COMMUNITY}个字"
+        )
     return EnterpriseRow(
         credit_code=validate_credit_code(code_text),
         name=name,
@@ -133,12 +161,12 @@ def _kept(value: Cell) -> str:
 
 def _employees(value: Cell) -> int | None:
     if isinstance(value, bool):
-        raise RowError(f"employees {value!r} is not a whole number")
+        raise _not_whole(value)
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise RowError(f"employees {value!r} is not a whole number")
+            raise _not_whole(value)
         number = int(value)
     else:
         text = _text(value).replace(",", "")
@@ -146,11 +174,15 @@ def _employees(value: Cell) -> int | None:
             return None
         match = _EMPLOYEES.fullmatch(text)
         if match is None:
-            raise RowError(f"employees {text!r} is not a whole number")
+            raise _not_whole(text)
         number = int(match[1])
     if number < 0:
-        raise RowError(f"employees {number} is negative")
+        raise RowError(f"employees {number} is negative", field="employees", reason=f"{number}是负数")
     return number
+
+
+def _not_whole(value: Cell) -> RowError:
+    return RowError(f"employees {value!r} is not a whole number", field="employees", reason=f"“{value}”不是整数")
 
 
 def _has_union(value: Cell) -> bool | None:
@@ -163,38 +195,44 @@ def _has_union(value: Cell) -> bool | None:
         return True
     if text in _NO:
         return False
-    raise RowError(f"has_union {text!r} is neither 是 nor 否")
+    raise RowError(f"has_union {text!r} is neither 是 nor 否", field="has_union", reason=f"“{text}”应为“是”或“否”")
 
 
 def read_table(path: Path) -> list[Sequence[Cell]]:
     """All rows of a .csv (UTF-8, or GB18030 as Excel saves it in China) or the first sheet of an .xlsx."""
-    suffix = path.suffix.lower()
+    return read_upload(path.name, path.read_bytes())
+
+
+def read_upload(name: str, data: bytes) -> list[Sequence[Cell]]:
+    """`read_table` for a file's name and content, as a browser uploads it."""
+    suffix = Path(name).suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(name, data)
     if suffix == ".xlsx":
-        return _read_xlsx(path)
-    raise RosterError(f"{path.name}: expected a .csv or .xlsx file")
+        return _read_xlsx(name, data)
+    raise RosterError(f"{name}: expected a .csv or .xlsx file", reason=f"“{name}”不是 .xlsx 或 .csv 文件")
 
 
-def _read_csv(path: Path) -> list[Sequence[Cell]]:
-    data = path.read_bytes()
+def _read_csv(name: str, data: bytes) -> list[Sequence[Cell]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         return list(csv.reader(io.StringIO(text, newline="")))
-    raise RosterError(f"{path.name}: neither UTF-8 nor GB18030 text")
+    raise RosterError(f"{name}: neither UTF-8 nor GB18030 text", reason=f"“{name}”不是 UTF-8 或 GB18030 编码的文本")
 
 
-def _read_xlsx(path: Path) -> list[Sequence[Cell]]:
+def _read_xlsx(name: str, data: bytes) -> list[Sequence[Cell]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise RosterError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
+        raise RosterError(
+            f"{name}: not a readable .xlsx workbook ({exc})", reason=f"“{name}”无法作为 .xlsx 工作簿打开"
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         return [tuple(_cell(value) for value in row) for row in sheet.iter_rows(values_only=True)]
@@ -215,9 +253,15 @@ def _header(table: Sequence[Sequence[Cell]]) -> tuple[int, list[str | None]]:
         if all(required in columns for required in REQUIRED):
             doubled = sorted({column for column in columns if column and columns.count(column) > 1})
             if doubled:
-                raise RosterError(f"columns given twice: {', '.join(doubled)}")
+                names = "、".join(
+                    _kept(cell) for cell, column in zip(header, columns, strict=True) if column in doubled
+                )
+                raise RosterError(f"columns given twice: {', '.join(doubled)}", reason=f"列重复：{names}")
             return index, columns
-    raise RosterError("no header row with 企业名称 (name) and 统一社会信用代码 (credit_code)")
+    raise RosterError(
+        "no header row with 企业名称 (name) and 统一社会信用代码 (credit_code)",
+        reason="前10行中找不到含“企业名称”和“统一社会信用代码”两列的表头",
+    )
 
 
 def rows_of(table: Sequence[Sequence[Cell]], report: ImportReport) -> Iterator[tuple[int, dict[str, Cell]]]:
@@ -225,30 +269,64 @@ def rows_of(table: Sequence[Sequence[Cell]], report: ImportReport) -> Iterator[t
     index, columns = _header(table)
     header = [_kept(cell) for cell in table[index]]
     report.ignored_columns = [name for name, column in zip(header, columns, strict=True) if name and not column]
+    report.headers = {column: name for name, column in zip(header, columns, strict=True) if column}
     for number, row in enumerate(table[index + 1 :], start=index + 2):
         if all(_text(cell) == "" for cell in row):
             continue
         yield number, {column: cell for column, cell in zip(columns, row, strict=False) if column}
 
 
-def import_table(session: Session, table: Sequence[Sequence[Cell]], now: datetime) -> ImportReport:
-    """Apply every valid row in the caller's transaction; a rejected row leaves the rest going."""
-    report = ImportReport()
+def parsed_rows(
+    table: Sequence[Sequence[Cell]], report: ImportReport
+) -> Iterator[tuple[int, EnterpriseRow | RowError]]:
+    """Every non-blank row below the header, validated: the row, or why it is rejected (a credit code given on an
+    earlier row too is rejected here, so the import and the desk's preview refuse the same rows)."""
     first_seen: dict[str, int] = {}
     for number, values in rows_of(table, report):
         try:
             row = parse_row(values)
         except RowError as exc:
-            report.rejected.append((number, str(exc)))
+            yield number, exc
             continue
         if row.credit_code in first_seen:
-            report.rejected.append(
-                (number, f"credit code {row.credit_code} already on row {first_seen[row.credit_code]}")
+            earlier = first_seen[row.credit_code]
+            yield (
+                number,
+                RowError(
+                    f"credit code {row.credit_code} already on row {earlier}",
+                    field="credit_code",
+                    reason=f"{row.credit_code}与第{earlier}行重复",
+                ),
             )
             continue
         first_seen[row.credit_code] = number
-        report.count(upsert_enterprise(session, row, now))
+        yield number, row
+
+
+def import_table(session: Session, table: Sequence[Sequence[Cell]], now: datetime) -> ImportReport:
+    """Apply every valid row in the caller's transaction; a rejected row leaves the rest going."""
+    report = ImportReport()
+    for number, row in parsed_rows(table, report):
+        if isinstance(row, RowError):
+            report.rejected.append((number, str(row)))
+        else:
+            report.count(upsert_enterprise(session, row, now))
     return report
+
+
+def changes(enterprise: Enterprise, row: EnterpriseRow) -> dict[str, tuple[object, object]]:
+    """What `row` would change in a stored enterprise: field -> (stored, new value); empty cells change nothing."""
+    wanted = {
+        "name": row.name,
+        "employees": row.employees,
+        "community": row.community,
+        "has_union": row.has_union,
+    }
+    return {
+        attribute: (getattr(enterprise, attribute), value)
+        for attribute, value in wanted.items()
+        if value is not None and getattr(enterprise, attribute) != value
+    }
 
 
 def upsert_enterprise(session: Session, row: EnterpriseRow, now: datetime) -> Change:
@@ -267,19 +345,11 @@ def upsert_enterprise(session: Session, row: EnterpriseRow, now: datetime) -> Ch
         )
         session.flush()
         return "added"
-    wanted = {
-        "name": row.name,
-        "employees": row.employees,
-        "community": row.community,
-        "has_union": row.has_union,
-    }
-    changed = False
-    for attribute, value in wanted.items():
-        if value is not None and getattr(enterprise, attribute) != value:
-            setattr(enterprise, attribute, value)
-            changed = True
+    changed = changes(enterprise, row)
     if not changed:
         return "unchanged"
+    for attribute, (_old, value) in changed.items():
+        setattr(enterprise, attribute, value)
     enterprise.updated_at = now
     session.add(enterprise)
     session.flush()

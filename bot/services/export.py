@@ -215,12 +215,22 @@ def _sources(rows: Any) -> list[Source]:
 def report_table(session: Session, period: Period, zone: ZoneInfo) -> Table:
     """Latest revisions of the period's months, by month then credit code."""
     _model, where = _scope(ExportKind.REPORTS, period, zone)
+    return _reports(session, where, zone, col(MonthlyReport.period), col(Enterprise.credit_code))
+
+
+def report_revisions(session: Session, enterprise_id: int, period: str, zone: ZoneInfo) -> Table:
+    """Every revision of one enterprise's report for one month, the latest first: the desk's report page."""
+    where = and_(col(MonthlyReport.enterprise_id) == enterprise_id, col(MonthlyReport.period) == period)
+    return _reports(session, where, zone, col(MonthlyReport.revision).desc())
+
+
+def _reports(session: Session, where: ColumnElement[bool], zone: ZoneInfo, *order: Any) -> Table:
     rows = session.execute(
         columns_select(MonthlyReport, *_JOINED)
         .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
         .outerjoin(Member, col(Member.openid) == col(MonthlyReport.submitted_by))
         .where(where)
-        .order_by(col(MonthlyReport.period), col(Enterprise.credit_code))
+        .order_by(*order)
     ).all()
 
     def member_rate(source: Source) -> Decimal | None:
@@ -291,8 +301,8 @@ def build(session: Session, kind: ExportKind, period: Period, zone: ZoneInfo, da
     return application_table(session, period, zone, data_key)
 
 
-def _shown(value: Any, kind: ColumnKind) -> str:
-    """A value as Excel shows it under the column's number format, to fit the width."""
+def cell_text(value: Any, kind: ColumnKind) -> str:
+    """A value as Excel shows it under the column's number format (to fit the width, and on the desk's pages)."""
     if value is not None and kind is ColumnKind.MONEY:
         return f"{value:,.2f}"
     if value is not None and kind is ColumnKind.DATETIME:
@@ -314,7 +324,7 @@ def column_widths(table: Table) -> list[int]:
     """The widest header or value of each column plus a margin, at most `MAX_WIDTH`."""
     widths = []
     for index, column in enumerate(table.columns):
-        shown = {column.header, *(_shown(row[index], column.kind) for row in table.rows)}
+        shown = {column.header, *(cell_text(row[index], column.kind) for row in table.rows)}
         widths.append(min(MAX_WIDTH, max(map(display_width, shown)) + 2))
     return widths
 

@@ -7,6 +7,7 @@ due is not planned, and what was queued before is refused by the outbox's unique
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,15 +19,18 @@ from bot.services.reminders import (
     Facts,
     Planned,
     ReminderKind,
+    desk_step,
     overdue_list_key,
     overdue_list_steps,
     plan,
+    report_plan,
     report_steps,
 )
 from bot.services.render import environment
 from config.reminders import RemindersConfig, reminders_config
 from config.settings import Settings
 from domain.enums import Role
+from domain.periods import Month
 from storage import outbox
 from storage import reminders as facts_db
 from storage.db import Database
@@ -103,3 +107,27 @@ def plan_and_queue(db: Database, settings: Settings, now: datetime, config: Remi
     with db.transaction() as session:
         planned = plan(now, calendar, read_facts(session, calendar, now))
         return queue_planned(session, planned, now)
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """A chair reminded by hand: `queued` is False when they were reminded of the month earlier the same day."""
+
+    name: str
+    queued: bool
+
+
+def remind_enterprise(
+    session: Session, settings: Settings, enterprise_id: int, month: Month, now: datetime
+) -> list[Reminded]:
+    """催报 from the desk: the scheduled reminder's text to each reachable chair of one enterprise, keyed by the day
+    so a second click that day queues nothing. An empty list means no chair is bound."""
+    calendar = calendar_for(settings)
+    step = desk_step(month, now.astimezone(settings.zone).date(), calendar)
+    chairs = facts_db.chairs_to_remind(session, enterprise_id)
+    planned = [
+        report_plan(chair.openid, chair.enterprise, chair.last_message_at, step, now, "desk: reminded by staff")
+        for chair in chairs
+    ]
+    queued = outbox.enqueue_many(session, [outbox_row(item, now) for item in planned])
+    return [Reminded(chair.name, item.key in queued) for chair, item in zip(chairs, planned, strict=True)]

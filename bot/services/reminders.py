@@ -92,6 +92,34 @@ def report_steps(today: date, calendar: Calendar) -> list[ReportStep]:
     return [step for month in months if (step := _step(month, today, calendar))]
 
 
+def desk_step(month: Month, today: date, calendar: Calendar) -> ReportStep:
+    """A reminder staff send by hand from the desk (催报): at most one a day per chair and month."""
+    due = due_on(month, calendar.settings)
+    return ReportStep(month.key, f"desk-{today.isoformat()}", due, (due - today).days)
+
+
+def report_plan(
+    openid: str, enterprise: str, last_message_at: datetime | None, step: ReportStep, now: datetime, why: str
+) -> Planned:
+    """The report reminder of `step` to one chair."""
+    context = {
+        "enterprise": enterprise,
+        "period": Month.parse_key(step.period).label,
+        "due": step.due.isoformat(),
+        "days_left": step.days_left,
+    }
+    return Planned(
+        openid=openid,
+        key=step.key(openid),
+        kind=ReminderKind.REPORT,
+        notice="report_reminder",
+        template="report",
+        context=context,
+        in_window=_in_window(last_message_at, now),
+        why=why,
+    )
+
+
 def overdue_list_steps(today: date, calendar: Calendar) -> list[ReportStep]:
     """Periods whose overdue list goes to staff today: during the first overdue stretch only, hence once."""
     every = calendar.config.report.overdue_every_days
@@ -158,25 +186,8 @@ def _report_plans(now: datetime, calendar: Calendar, facts: Facts) -> list[Plann
         step = steps.get(chair.period)
         if step is None:
             continue
-        context = {
-            "enterprise": chair.enterprise,
-            "period": Month.parse_key(step.period).label,
-            "due": step.due.isoformat(),
-            "days_left": step.days_left,
-        }
         why = f"{chair.enterprise}: no report for {step.period}, step {step.tag} (due {step.due})"
-        plans.append(
-            Planned(
-                openid=chair.openid,
-                key=step.key(chair.openid),
-                kind=ReminderKind.REPORT,
-                notice="report_reminder",
-                template="report",
-                context=context,
-                in_window=_in_window(chair.last_message_at, now),
-                why=why,
-            )
-        )
+        plans.append(report_plan(chair.openid, chair.enterprise, chair.last_message_at, step, now, why))
     for period in (step.period for step in overdue_list_steps(today, calendar)):
         names = sorted(facts.overdue.get(period, ()))
         if not names:
