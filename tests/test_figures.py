@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.services import summary as work_summary
+from config import summary as summary_config
 from domain.normalize import ParseError, parse_period
 from storage import figures
 from storage.db import Database
@@ -95,11 +96,11 @@ def test_a_key_is_found_by_name_or_label() -> None:
 )
 def test_config_refuses_a_label_a_mark_could_not_be_entered_by(key: str, label: str) -> None:
     """`数据 标签 数值` splits on spaces and finds one figure per label: the config must keep that possible."""
-    raw = yaml.safe_load(work_summary.CONFIG_FILE.read_text(encoding="utf-8"))
-    work_summary.SummaryConfig.model_validate(raw)
+    raw = yaml.safe_load(summary_config.CONFIG_FILE.read_text(encoding="utf-8"))
+    summary_config.SummaryConfig.model_validate(raw)
     raw["staff_figures"][key]["label"] = label
     with pytest.raises(ValidationError):
-        work_summary.SummaryConfig.model_validate(raw)
+        summary_config.SummaryConfig.model_validate(raw)
 
 
 def test_setting_a_figure_again_replaces_it(db: Database) -> None:
