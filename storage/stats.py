@@ -85,7 +85,7 @@ def on_roster(due: Due) -> ColumnElement[bool]:
     )
 
 
-def _owed_reports(dues: Sequence[Due]) -> ColumnElement[bool]:
+def owed_reports(dues: Sequence[Due]) -> ColumnElement[bool]:
     """A report row (joined to its enterprise) for a month that enterprise owed."""
     return or_(*(and_(col(MonthlyReport.period) == due.month, on_roster(due)) for due in dues))
 
@@ -115,7 +115,7 @@ def _number(value: Any) -> Decimal:
 
 @dataclass(frozen=True)
 class ReportTotals:
-    """Totals of the latest revisions in a range of months."""
+    """Totals of the latest revisions of the reports owed in some months (docs/figures.md §2)."""
 
     reports: int
     enterprises: int
@@ -123,54 +123,75 @@ class ReportTotals:
     stocks: dict[str, Decimal]
 
 
-def report_totals(session: Session, first: str, last: str) -> ReportTotals:
+def _owed_latest(query: Any, dues: Sequence[Due]) -> Any:
+    """`query` over MonthlyReport restricted to the latest revisions of owed reports: those 应报 counts, so a report
+    filed by an enterprise that did not owe it (not yet on the roster, removed, no union) adds to no total."""
+    return query.join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id)).where(
+        col(MonthlyReport.is_latest) == true(), owed_reports(dues)
+    )
+
+
+def report_totals(session: Session, dues: Sequence[Due]) -> ReportTotals:
     """One indexed pass for a single month (its rows are also the period end); a second for longer periods."""
+    if not dues:
+        zeros = {name: Decimal(0) for name in STOCKS}
+        return ReportTotals(0, 0, {name: Decimal(0) for name in FLOWS}, zeros)
     sums = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in (*FLOWS, *STOCKS)]
-    row = session.execute(columns_select(func.count(), *sums).where(_latest_in(first, last))).one()
+    row = session.execute(_owed_latest(columns_select(func.count(), *sums).select_from(MonthlyReport), dues)).one()
     values = [_number(value) for value in row[1:]]
     flows = dict(zip(FLOWS, values[: len(FLOWS)], strict=True))
-    if first == last:
+    if len(dues) == 1:
         stocks = dict(zip(STOCKS, values[len(FLOWS) :], strict=True))
         return ReportTotals(reports=int(row[0]), enterprises=int(row[0]), flows=flows, stocks=stocks)
-    enterprises, stocks = _period_end_stocks(session, first, last)
+    enterprises, stocks = _period_end_stocks(session, dues)
     return ReportTotals(reports=int(row[0]), enterprises=enterprises, flows=flows, stocks=stocks)
 
 
-def _period_end_stocks(session: Session, first: str, last: str) -> tuple[int, dict[str, Decimal]]:
-    """Each enterprise's last report in the range.
+def _period_end_stocks(session: Session, dues: Sequence[Due]) -> tuple[int, dict[str, Decimal]]:
+    """Each enterprise's last owed report in the months of `dues`.
 
-    PostgreSQL takes the range's last month as it stands (most enterprises report every month) and probes
+    PostgreSQL takes the last month as it stands (most enterprises report every month) and probes
     `ux_report_revision` (LATERAL) only for the enterprises missing from it: a third of the time of probing every
-    enterprise. SQLite has no LATERAL and ranks the range's rows with a window function instead.
+    enterprise. SQLite has no LATERAL and ranks the owed rows with a window function instead.
     """
+    last = dues[-1]
     if session.get_bind().dialect.name == "postgresql":
         stocks = [getattr(MonthlyReport, name) for name in STOCKS]
-        in_last_month = _latest_in(last, last)
+        in_last_month = and_(
+            col(MonthlyReport.period) == last.month, col(MonthlyReport.is_latest) == true(), on_roster(last)
+        )
         earlier = (
             select(*stocks)
-            .where(col(MonthlyReport.enterprise_id) == col(Enterprise.id), _latest_in(first, last))
+            .where(
+                col(MonthlyReport.enterprise_id) == col(Enterprise.id),
+                col(MonthlyReport.is_latest) == true(),
+                owed_reports(dues),
+            )
             .order_by(col(MonthlyReport.period).desc())
             .limit(1)
             .lateral("last_report")
         )
-        reported_last = exists().where(col(MonthlyReport.enterprise_id) == col(Enterprise.id), in_last_month)
+        reported_last = exists().where(
+            col(MonthlyReport.enterprise_id) == col(Enterprise.id),
+            col(MonthlyReport.period) == last.month,
+            col(MonthlyReport.is_latest) == true(),
+        )
         source: Any = union_all(
-            select(*stocks).where(in_last_month),
+            select(*stocks)
+            .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
+            .where(in_last_month),
             columns_select(*(earlier.c[name] for name in STOCKS))
             .select_from(Enterprise)
             .join(earlier, true())
-            .where(~reported_last),
+            .where(~and_(reported_last, on_roster(last))),
         ).subquery("period_end")
         query = columns_select(func.count(), *_sums(source))
     else:
         rank = func.row_number().over(
             partition_by=col(MonthlyReport.enterprise_id), order_by=col(MonthlyReport.period).desc()
         )
-        source = (
-            columns_select(*(getattr(MonthlyReport, name) for name in STOCKS), rank.label("rank"))
-            .where(_latest_in(first, last))
-            .subquery()
-        )
+        ranked = columns_select(*(getattr(MonthlyReport, name) for name in STOCKS), rank.label("rank"))
+        source = _owed_latest(ranked.select_from(MonthlyReport), dues).subquery()
         query = columns_select(func.count(), *_sums(source)).where(source.c.rank == 1)
     row = session.execute(query).one()
     return int(row[0]), {name: _number(value) for name, value in zip(STOCKS, row[1:], strict=True)}
@@ -198,7 +219,7 @@ def coverage(session: Session, dues: Sequence[Due]) -> Coverage:
         columns_select(func.count())
         .select_from(MonthlyReport)
         .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-        .where(_owed_reports(dues))
+        .where(owed_reports(dues))
     )
     submitted = session.execute(reports.where(col(MonthlyReport.is_latest) == true())).scalar_one()
     early = or_(
@@ -224,7 +245,7 @@ def _reported_count(dues: Sequence[Due]) -> Any:
     own = and_(
         col(MonthlyReport.enterprise_id) == col(Enterprise.id),
         col(MonthlyReport.is_latest) == true(),
-        _owed_reports(dues),
+        owed_reports(dues),
     )
     return select(func.count()).select_from(MonthlyReport).where(own).correlate(Enterprise).scalar_subquery()
 
@@ -236,7 +257,7 @@ def missing_count(session: Session, dues: Sequence[Due]) -> int:
     reported = (
         columns_select(col(MonthlyReport.enterprise_id).label("enterprise_id"), func.count().label("reported"))
         .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-        .where(col(MonthlyReport.is_latest) == true(), _owed_reports(dues))
+        .where(col(MonthlyReport.is_latest) == true(), owed_reports(dues))
         .group_by(col(MonthlyReport.enterprise_id))
         .subquery()
     )
@@ -305,6 +326,8 @@ def chairs_of(session: Session, enterprise_ids: Sequence[int]) -> dict[int, list
 
 @dataclass(frozen=True)
 class WarningSummary:
+    """Warnings reported in a window, each in the state it was in at the window's end (docs/figures.md §3)."""
+
     received: int
     handled: int
     resolved: int
@@ -313,41 +336,70 @@ class WarningSummary:
     by_category: list[tuple[str, int]]
     by_level: list[tuple[str, int]]
     by_state: list[tuple[str, int]]
+    resolved_by_category: list[tuple[str, int]]  # the resolved ones by the category the form recorded
 
 
 def _warnings_in(start_at: datetime, end_at: datetime) -> ColumnElement[bool]:
     return and_(col(DisputeWarning.created_at) >= start_at, col(DisputeWarning.created_at) < end_at)
 
 
-def _resolved() -> ColumnElement[bool]:
-    """Resolved now, or resolved before moving on to the follow-up visit and closing."""
+def state_at(kind: str, case_id: Any, current: Any, at: datetime) -> Any:
+    """A case's state at `at`: where its last move before then led (`CaseEvent`), so a past period's figures do not
+    change as its cases move on. A case with no recorded move keeps its current state."""
+    moved = (
+        select(CaseEvent.to_state)
+        .where(col(CaseEvent.case_kind) == kind, col(CaseEvent.case_id) == case_id, col(CaseEvent.at) < at)
+        .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(moved, current)
+
+
+def _resolved(state: Any, at: datetime) -> ColumnElement[bool]:
+    """Resolved at `at`, or resolved before moving on to the follow-up visit and closing."""
     was_resolved = exists().where(
         col(CaseEvent.case_kind) == "warning",
         col(CaseEvent.case_id) == col(DisputeWarning.id),
         col(CaseEvent.to_state) == WarningState.RESOLVED,
+        col(CaseEvent.at) < at,
     )
-    later = col(DisputeWarning.state).in_((WarningState.FOLLOW_UP, WarningState.CLOSED))
-    return or_(col(DisputeWarning.state) == WarningState.RESOLVED, and_(later, was_resolved))
+    later = state.in_((WarningState.FOLLOW_UP, WarningState.CLOSED))
+    return or_(state == WarningState.RESOLVED, and_(later, was_resolved))
 
 
-def _grouped(session: Session, column: Any, where: ColumnElement[bool]) -> list[tuple[str, int]]:
-    rows = session.exec(select(column, func.count()).where(where).group_by(column).order_by(func.count().desc()))
+def _grouped(session: Session, column: Any, where: ColumnElement[bool] | None = None) -> list[tuple[str, int]]:
+    query = columns_select(column, func.count())
+    if where is not None:
+        query = query.where(where)
+    rows = session.execute(query.group_by(column).order_by(func.count().desc(), column))
     return [(str(key), int(count)) for key, count in rows.all()]
 
 
 def warning_summary(session: Session, start_at: datetime, end_at: datetime) -> WarningSummary:
-    """Warnings reported in [start_at, end_at)."""
-    window = _warnings_in(start_at, end_at)
-    handled = case((col(DisputeWarning.state).in_(HANDLED_STATES), 1), else_=0)
-    resolved = case((_resolved(), 1), else_=0)
+    """Warnings reported in [start_at, end_at), counted by their state at `end_at`."""
+    state = state_at("warning", col(DisputeWarning.id), col(DisputeWarning.state), end_at)
+    rows = (
+        columns_select(
+            state.label("state"),
+            case((_resolved(state, end_at), 1), else_=0).label("resolved"),
+            col(DisputeWarning.workers).label("workers"),
+            col(DisputeWarning.amount).label("amount"),
+            col(DisputeWarning.category).label("category"),
+            col(DisputeWarning.level).label("level"),
+        )
+        .where(_warnings_in(start_at, end_at))
+        .subquery("warnings_then")
+    )
+    handled = case((rows.c.state.in_(HANDLED_STATES), 1), else_=0)
     row = session.execute(
         columns_select(
             func.count(),
             func.coalesce(func.sum(handled), 0),
-            func.coalesce(func.sum(resolved), 0),
-            func.coalesce(func.sum(DisputeWarning.workers), 0),
-            func.coalesce(func.sum(DisputeWarning.amount), 0),
-        ).where(window)
+            func.coalesce(func.sum(rows.c.resolved), 0),
+            func.coalesce(func.sum(rows.c.workers), 0),
+            func.coalesce(func.sum(rows.c.amount), 0),
+        )
     ).one()
     return WarningSummary(
         received=int(row[0]),
@@ -355,9 +407,10 @@ def warning_summary(session: Session, start_at: datetime, end_at: datetime) -> W
         resolved=int(row[2]),
         workers=int(row[3]),
         amount=_number(row[4]),
-        by_category=_grouped(session, col(DisputeWarning.category), window),
-        by_level=_grouped(session, col(DisputeWarning.level), window),
-        by_state=_grouped(session, col(DisputeWarning.state), window),
+        by_category=_grouped(session, rows.c.category),
+        by_level=_grouped(session, rows.c.level),
+        by_state=_grouped(session, rows.c.state),
+        resolved_by_category=_grouped(session, rows.c.category, rows.c.resolved == 1),
     )
 
 
@@ -423,7 +476,7 @@ def warnings_of(session: Session, enterprise_id: int, states: Sequence[str]) -> 
 @dataclass(frozen=True)
 class HardshipSummary:
     applied: int
-    by_state: list[tuple[str, int]]
+    by_state: list[tuple[str, int]]  # each application in its state at the window's end
     paid_count: int
     paid_amount: Decimal
 
@@ -433,15 +486,17 @@ def hardship_summary(
 ) -> HardshipSummary:
     """Applications made in [start_at, end_at); relief paid on the days first..last."""
     window = and_(col(HardshipApplication.created_at) >= start_at, col(HardshipApplication.created_at) < end_at)
-    applied = session.exec(select(func.count()).select_from(HardshipApplication).where(window)).one()
+    state = state_at("hardship", col(HardshipApplication.id), col(HardshipApplication.state), end_at)
+    made = columns_select(state.label("state")).where(window).subquery("applications_then")
+    by_state = _grouped(session, made.c.state)
     paid = session.exec(
         select(func.count(), func.coalesce(func.sum(HardshipApplication.paid_amount), 0)).where(
             col(HardshipApplication.paid_on).between(first, last), col(HardshipApplication.paid_amount).is_not(None)
         )
     ).one()
     return HardshipSummary(
-        applied=int(applied),
-        by_state=_grouped(session, col(HardshipApplication.state), window),
+        applied=sum(count for _, count in by_state),
+        by_state=by_state,
         paid_count=int(paid[0]),
         paid_amount=_number(paid[1]),
     )

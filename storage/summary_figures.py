@@ -1,85 +1,32 @@
-"""The data-derived figures of the half-year work summary (domain §1.2 sources (i) and (ii)), as SQL aggregates.
+"""The SQL behind the figures only the work summary states (docs/figures.md §5): positions at period end, seasonal
+answers, the roster, dues by enterprise size. `bot/services/figures.py` calls these beside `storage.stats` and
+derives every rate; nothing here repeats a figure `storage.stats` already counts.
 
-Conventions (domain §1.0): stocks are read at period end from each enterprise's latest report of the last month it
-reported in the period; flows are summed over the period. A figure is None when the data cannot say (no report
-answered that question, or a rate with nothing to divide by), so the summary marks it instead of printing 0.
-
-The warning figures (调处率/成功率) and relief paid come from `storage.stats`, which the staff `统计` query uses too,
-so the summary and the chat never disagree.
+Reports count only when owed (`storage.stats.owed_reports`: the enterprise was on the roster when the report fell
+due), in their latest revision, exactly as 应报/已报 count them. A figure is None when the data cannot say (no
+report answered that question), so the summary marks it instead of printing 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
+from config.summary import SummaryConfig
 from domain.enums import HardshipState, RequestState, Role
-from domain.periods import Month
 from storage import stats
-from storage.models import CaseEvent, DisputeWarning, DuesExemption, Enterprise, Member, MonthlyReport
+from storage.models import CaseEvent, DuesExemption, Enterprise, Member, MonthlyReport
 
 Value = Decimal | int | None
 
-# Categories of a dispute as the summary breaks them down (seed §四.2); anything unmapped counts as "other".
-DISPUTE_GROUPS = ("contract", "wage", "injury")
 EXEMPTION_KIND = "免交"
 # "百人以上企业帮困基金实现全覆盖": enterprises reporting at least this many employees.
 HUNDRED = 100
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The configurable parts of the definitions (config/summary.yaml): denominators, thresholds, categories."""
-
-    formation_min_employees: int = 0
-    fund_min_employees: int = 0
-    dues_headcount_threshold: int = 25
-    dispute_categories: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    card_collected_opening: int = 0
-    card_issued_opening: int = 0
-
-
-@dataclass(frozen=True)
-class Window:
-    """A period as report months ("YYYY-MM") and as aware UTC instants [start, end) in the federation's zone."""
-
-    first_day: date
-    last_day: date
-    first_month: str
-    last_month: str
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def of(cls, first_day: date, last_day: date, zone: ZoneInfo) -> Window:
-        start = datetime.combine(first_day, time(0), tzinfo=zone)
-        end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
-        return cls(first_day, last_day, Month.of(first_day).key, Month.of(last_day).key, start, end)
-
-
-def percent(numerator: Value, denominator: Value) -> Decimal | None:
-    """numerator ÷ denominator × 100, exact; None when either is unknown or the denominator is 0."""
-    if numerator is None or denominator is None or denominator == 0:
-        return None
-    return Decimal(numerator) * 100 / Decimal(denominator)
-
-
-def floor1(value: Decimal | None) -> Decimal | None:
-    """For "___%以上": never claim more than was reached."""
-    return None if value is None else value.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-
-
-def wan(value: Value) -> Decimal | None:
-    """元 → 万元 with 2 decimals, as the sentences that say 万元 print it."""
-    return None if value is None else (Decimal(value) / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _int(value: Any) -> int:
@@ -95,47 +42,48 @@ def _money(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _yes(column: Any) -> Any:
     return func.count(case((column.is_(True), 1)))
 
 
-def _latest_in(window_first: str, window_last: str) -> ColumnElement[bool]:
-    return and_(
-        col(MonthlyReport.is_latest).is_(True),
-        col(MonthlyReport.period) >= window_first,
-        col(MonthlyReport.period) <= window_last,
+def _owed(query: Any, dues: Sequence[stats.Due]) -> Any:
+    """`query` over MonthlyReport kept to the latest revisions of owed reports."""
+    return query.join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id)).where(
+        col(MonthlyReport.is_latest).is_(True), stats.owed_reports(dues)
     )
 
 
-def _stock_join(query: Select[Any], window: Window) -> Select[Any]:
-    """Restrict `query` over MonthlyReport to each enterprise's latest report of its last reported month."""
-    last = (
-        select(col(MonthlyReport.enterprise_id).label("eid"), func.max(MonthlyReport.period).label("month"))
-        .where(_latest_in(window.first_month, window.last_month))
-        .group_by(col(MonthlyReport.enterprise_id))
-        .subquery()
-    )
+def _last_of_each(query: Any, dues: Sequence[stats.Due], answered: Any = None) -> Any:
+    """`query` over MonthlyReport kept to each enterprise's last owed report in the months of `dues` (with
+    `answered`, the last one that answered it)."""
+    months: Any = select(col(MonthlyReport.enterprise_id).label("eid"), func.max(MonthlyReport.period).label("month"))
+    if answered is not None:
+        months = months.where(answered)
+    last = _owed(months, dues).group_by(col(MonthlyReport.enterprise_id)).subquery()
     return query.join(
         last, and_(col(MonthlyReport.enterprise_id) == last.c.eid, col(MonthlyReport.period) == last.c.month)
     ).where(col(MonthlyReport.is_latest).is_(True))
 
 
-def stocks(session: Session, window: Window) -> dict[str, Value]:
-    """Positions at period end: hardship funds, service points, mediation committees, mutual-aid enrolment."""
+def positions(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
+    """Positions at period end, from each enterprise's last owed report: hardship funds, service points, mediation
+    committees, enterprises of a hundred employees or more."""
+    if not dues:
+        return dict.fromkeys(
+            (
+                "hardship_fund_enterprises",
+                "hardship_fund_total",
+                "enterprise_service_points",
+                "mediation_committee_enterprises",
+            )
+        ) | {"hundred_plus_enterprises": 0, "hundred_plus_funds": 0}
     report = MonthlyReport
-    enrolled = (
-        func.coalesce(report.mutual_aid_in_service, 0)
-        + func.coalesce(report.mutual_aid_ankang, 0)
-        + func.coalesce(report.mutual_aid_special, 0)
-    )
-    any_enrolment_answer = or_(
-        col(report.mutual_aid_in_service).is_not(None),
-        col(report.mutual_aid_ankang).is_not(None),
-        col(report.mutual_aid_special).is_not(None),
-    )
-    full = and_(col(report.employees) > 0, col(report.mutual_aid_in_service) >= col(report.employees))
+    hundred = col(report.employees) >= HUNDRED
     query = select(
-        func.count(),
         _yes(report.has_hardship_fund),
         func.count(col(report.has_hardship_fund)),
         func.sum(report.hardship_fund_balance),
@@ -143,223 +91,191 @@ def stocks(session: Session, window: Window) -> dict[str, Value]:
         func.count(col(report.has_service_point)),
         _yes(report.has_mediation_committee),
         func.count(col(report.has_mediation_committee)),
-        func.sum(report.mutual_aid_in_service),
-        func.sum(report.mutual_aid_ankang),
-        func.sum(report.mutual_aid_special),
-        func.count(case((enrolled > 0, 1))),
-        func.count(case((full, 1))),
-        func.count(case((any_enrolment_answer, 1))),
-        func.count(case((col(report.employees) >= HUNDRED, 1))),
-        func.count(case((and_(col(report.employees) >= HUNDRED, col(report.has_hardship_fund).is_(True)), 1))),
+        func.count(case((hundred, 1))),
+        func.count(case((and_(hundred, col(report.has_hardship_fund).is_(True)), 1))),
     ).select_from(report)
-    row = session.execute(_stock_join(query, window)).one()
-    (
-        reporting,
-        funds,
-        funds_known,
-        fund_total,
-        points,
-        points_known,
-        committees,
-        committees_known,
-        in_service,
-        ankang,
-        special,
-        units,
-        full_units,
-        enrolment_known,
-        hundred,
-        hundred_funds,
-    ) = row
+    row = session.execute(_last_of_each(query, dues)).one()
+    funds, funds_known, fund_total, points, points_known, committees, committees_known, big, big_funds = row
     return {
-        "reporting_enterprises": _int(reporting),
         "hardship_fund_enterprises": _known_count(funds, funds_known),
         "hardship_fund_total": _money(fund_total),
         "enterprise_service_points": _known_count(points, points_known),
         "mediation_committee_enterprises": _known_count(committees, committees_known),
-        "mutual_aid_in_service": None if in_service is None else int(in_service),
-        "mutual_aid_ankang": None if ankang is None else int(ankang),
-        "mutual_aid_special": None if special is None else int(special),
-        "mutual_aid_units": _known_count(units, enrolment_known),
-        "mutual_aid_full_units": _known_count(full_units, enrolment_known),
-        "hundred_plus_enterprises": _int(hundred),
-        "hundred_plus_funds": _int(hundred_funds),
+        "hundred_plus_enterprises": _int(big),
+        "hundred_plus_funds": _int(big_funds),
     }
 
 
-def flows(session: Session, window: Window) -> dict[str, Value]:
-    """Sums over the period's latest report revisions: festival visits and re-elections."""
+def mutual_aid(session: Session, asked: stats.Due | None) -> dict[str, Value]:
+    """Medical mutual-aid enrolment as the owed reports of `asked`, the month whose form asks it, state it (the
+    enrolment is asked in its season only; every other report leaves it empty)."""
     report = MonthlyReport
-    row = session.execute(
-        select(
+    enrolled = (
+        func.coalesce(report.mutual_aid_in_service, 0)
+        + func.coalesce(report.mutual_aid_ankang, 0)
+        + func.coalesce(report.mutual_aid_special, 0)
+    )
+    answered = or_(
+        col(report.mutual_aid_in_service).is_not(None),
+        col(report.mutual_aid_ankang).is_not(None),
+        col(report.mutual_aid_special).is_not(None),
+    )
+    full = and_(col(report.employees) > 0, col(report.mutual_aid_in_service) >= col(report.employees))
+    row: Sequence[Any] = (None, None, None, 0, 0, 0)
+    if asked is not None:
+        query = select(
+            func.sum(report.mutual_aid_in_service),
+            func.sum(report.mutual_aid_ankang),
+            func.sum(report.mutual_aid_special),
+            func.count(case((enrolled > 0, 1))),
+            func.count(case((full, 1))),
+            func.count(case((answered, 1))),
+        ).select_from(report)
+        row = session.execute(_owed(query, [asked])).one()
+    in_service, ankang, special, units, full_units, known = row
+    return {
+        "mutual_aid_in_service": _whole(in_service),
+        "mutual_aid_ankang": _whole(ankang),
+        "mutual_aid_special": _whole(special),
+        "mutual_aid_units": _known_count(units, known),
+        "mutual_aid_full_units": _known_count(full_units, known),
+    }
+
+
+def flows(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
+    """Sums over the owed reports of the period: festival visits and re-elections."""
+    report = MonthlyReport
+    row: Sequence[Any] = (None, None, 0, 0)
+    if dues:
+        query = select(
             func.sum(report.festival_visited),
             func.sum(report.festival_amount),
             func.count(func.distinct(case((col(report.reelected_this_month).is_(True), report.enterprise_id)))),
             func.count(col(report.reelected_this_month)),
-        ).where(_latest_in(window.first_month, window.last_month))
-    ).one()
+        ).select_from(report)
+        row = session.execute(_owed(query, dues)).one()
     visited, amount, reelected, reelected_known = row
     return {
-        "festival_visited_workers": None if visited is None else int(visited),
+        "festival_visited_workers": _whole(visited),
         "festival_condolence_amount": _money(amount),
         "unions_reelected": _known_count(reelected, reelected_known),
     }
 
 
-def cards(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
-    """5.1服务卡: year to date (January to period end) and cumulative (opening balance plus every report)."""
-    report = MonthlyReport
-    year_start = f"{window.last_day.year}-01"
-
-    def sums(first_month: str) -> tuple[Any, Any]:
-        row = session.execute(
-            select(func.sum(report.card_collected), func.sum(report.card_issued)).where(
-                _latest_in(first_month, window.last_month)
-            )
-        ).one()
-        return row[0], row[1]
-
-    collected_ytd, issued_ytd = sums(year_start)
-    collected_all, issued_all = sums("0000-00")
-    return {
-        "card_info_collected_ytd": None if collected_ytd is None else int(collected_ytd),
-        "card_issued_ytd": None if issued_ytd is None else int(issued_ytd),
-        "card_info_collected_cumulative": None
-        if collected_all is None
-        else rules.card_collected_opening + int(collected_all),
-        "card_issued_cumulative": None if issued_all is None else rules.card_issued_opening + int(issued_all),
-    }
+CARD_FIELDS = ("card_collected", "card_issued")
 
 
-def organisation(session: Session, window: Window, rules: Rules, owed: Sequence[stats.Due]) -> dict[str, Value]:
-    """组建率 = unionised ÷ enterprises that should have a union (on the roster now, not removed, employees ≥ the
-    configured minimum); the reporting rate as `统计` states it (`storage.stats.coverage` over the months asked for)."""
-    should = func.count(case((col(Enterprise.employees) >= rules.formation_min_employees, 1)))
+def first_card_year(session: Session) -> int | None:
+    """The year of the first report that answered the 5.1服务卡 questions (where a cumulative count starts)."""
+    first = session.execute(
+        select(func.min(MonthlyReport.period)).where(col(MonthlyReport.card_collected).is_not(None))
+    ).scalar_one()
+    return None if first is None else int(str(first)[:4])
+
+
+def _card_totals_at(session: Session, dues: Sequence[stats.Due]) -> dict[str, int] | None:
+    """Σ over enterprises of each one's last answered year-to-date value in the months of `dues` (one year)."""
+    if not dues:
+        return None
+    answered = col(MonthlyReport.card_collected).is_not(None)
+    query = select(func.count(), *(func.sum(getattr(MonthlyReport, name)) for name in CARD_FIELDS))
+    row = session.execute(_last_of_each(query.select_from(MonthlyReport), dues, answered)).one()
+    if not row[0]:
+        return None
+    return {name: _int(value) for name, value in zip(CARD_FIELDS, row[1:], strict=True)}
+
+
+def card_growth(session: Session, history: Sequence[stats.Due], since: str) -> dict[str, int] | None:
+    """How much the 5.1服务卡 figures grew from the month `since` to the last month of `history` (owed months that
+    reach back at least to January of `since`'s year). The form asks them year to date (今年), so within a year
+    the growth is each enterprise's last value minus its last value before `since` (nothing to subtract from
+    January on); a span of years adds each year's growth. None when no report in the span answered."""
+    found: dict[str, int] | None = None
+    for year in sorted({due.month[:4] for due in history if due.month >= since}):
+        of_year = [due for due in history if due.month[:4] == year]
+        end = _card_totals_at(session, of_year)
+        if end is None:
+            continue
+        start = _card_totals_at(session, [due for due in of_year if due.month < since])
+        grew = {name: end[name] - (start or {}).get(name, 0) for name in CARD_FIELDS}
+        found = grew if found is None else {name: found[name] + grew[name] for name in CARD_FIELDS}
+    return found
+
+
+def roster(session: Session, config: SummaryConfig) -> dict[str, Value]:
+    """组建率's parts from the roster as it stands: enterprises not removed with at least the configured employees."""
+    should = func.count(case((col(Enterprise.employees) >= config.formation_min_employees, 1)))
     unionised = func.count(
-        case((and_(col(Enterprise.employees) >= rules.formation_min_employees, col(Enterprise.has_union)), 1))
+        case((and_(col(Enterprise.employees) >= config.formation_min_employees, col(Enterprise.has_union)), 1))
     )
     fund_base = func.count(
-        case((and_(col(Enterprise.employees) >= rules.fund_min_employees, col(Enterprise.has_union)), 1))
+        case((and_(col(Enterprise.employees) >= config.fund_min_employees, col(Enterprise.has_union)), 1))
     )
-    on_roster = col(Enterprise.removed_at).is_(None)
-    should_n, unionised_n, fund_base_n = session.execute(select(should, unionised, fund_base).where(on_roster)).one()
-    reporting = stats.coverage(session, owed)
+    row = session.execute(select(should, unionised, fund_base).where(col(Enterprise.removed_at).is_(None))).one()
     return {
-        "enterprises_required": _int(should_n),
-        "enterprises_unionised": _int(unionised_n),
-        "fund_rate_base": _int(fund_base_n),
-        "reports_due": reporting.due,
-        "reports_submitted": reporting.submitted,
+        "enterprises_required": _int(row[0]),
+        "enterprises_unionised": _int(row[1]),
+        "fund_rate_base": _int(row[2]),
     }
 
 
-def hardship(session: Session, window: Window) -> dict[str, Value]:
-    """新增困难职工: applications approved in the period (CaseEvent); relief paid as `storage.stats` sums it."""
+def approved_applications(session: Session, start: datetime, end: datetime) -> int:
+    """新增困难职工: applications that became approved in [start, end) (`CaseEvent`)."""
     approved = session.execute(
         select(func.count(func.distinct(CaseEvent.case_id))).where(
             col(CaseEvent.case_kind) == "hardship",
             col(CaseEvent.to_state) == HardshipState.APPROVED,
-            col(CaseEvent.at) >= window.start,
-            col(CaseEvent.at) < window.end,
+            col(CaseEvent.at) >= start,
+            col(CaseEvent.at) < end,
         )
     ).scalar_one()
-    relief = stats.hardship_summary(session, window.start, window.end, window.first_day, window.last_day)
-    return {"new_hardship_workers": int(approved), "temporary_relief_paid": relief.paid_amount}
+    return int(approved)
 
 
-def _category_group(rules: Rules) -> Any:
-    whens = [
-        (col(DisputeWarning.category).in_(list(rules.dispute_categories.get(group, ()))), group)
-        for group in DISPUTE_GROUPS
-        if rules.dispute_categories.get(group)
-    ]
-    return case(*whens, else_=literal("other")) if whens else literal("other")
-
-
-def warning_outcomes(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
-    """Warnings received in the period, as `storage.stats.warning_summary` counts them (the one definition of
-    调处率 = handled ÷ received and 成功率 = resolved ÷ handled), with the resolved ones by summary category."""
-    summary = stats.warning_summary(session, window.start, window.end)
-    group = _category_group(rules).label("grp")
-    rows = session.execute(
-        select(group, func.count())
-        .where(stats._warnings_in(window.start, window.end), stats._resolved())
-        .group_by(group)
-    ).all()
-    resolved_by = {str(name): int(count) for name, count in rows}
-    figures: dict[str, Value] = {
-        "cases_received": summary.received,
-        "workers_involved": summary.workers,
-        "amount_involved": summary.amount,
-        "cases_handled": summary.handled,
-        "cases_resolved": summary.resolved,
-        "handling_rate": percent(summary.handled, summary.received),
-        "success_rate": percent(summary.resolved, summary.handled),
-    }
-    for name in (*DISPUTE_GROUPS, "other"):
-        figures[f"resolved_{name}"] = resolved_by.get(name, 0)
-    return figures
-
-
-def warners(session: Session, window: Window) -> int:
-    """预警员 bound on the period's last day: bound before its end and not deactivated by then."""
+def warners(session: Session, end: datetime) -> int:
+    """预警员 bound at `end`: bound before it and not deactivated by then."""
     count = session.execute(
         select(func.count()).where(
             col(Member.role) == Role.WARNER,
-            col(Member.bound_at) < window.end,
+            col(Member.bound_at) < end,
             or_(
                 and_(col(Member.active).is_(True), col(Member.deactivated_at).is_(None)),
-                col(Member.deactivated_at) >= window.end,
+                col(Member.deactivated_at) >= end,
             ),
         )
     ).scalar_one()
     return int(count)
 
 
-def dues(session: Session, window: Window, rules: Rules) -> dict[str, Value]:
-    """Dues accrued and remitted in the period, split at the headcount threshold (roster employees)."""
+def dues(session: Session, owed: Sequence[stats.Due], threshold: int) -> dict[str, Value]:
+    """Dues accrued and remitted in the owed reports, split at the headcount threshold (roster employees)."""
     report = MonthlyReport
-    large = col(Enterprise.employees) >= rules.dues_headcount_threshold
-    row = session.execute(
-        select(
+    large = col(Enterprise.employees) >= threshold
+    row: Sequence[Any] = (0, None, None, None)
+    if owed:
+        query = select(
             func.count(func.distinct(case((and_(large, col(report.dues_accrued).is_not(None)), report.enterprise_id)))),
             func.sum(case((large, report.dues_accrued))),
             func.sum(case((large, report.dues_remitted))),
             func.sum(case((large, None), else_=report.dues_remitted)),
-        )
-        .join(Enterprise, col(Enterprise.id) == col(report.enterprise_id))
-        .where(_latest_in(window.first_month, window.last_month))
-    ).one()
+        ).select_from(report)
+        row = session.execute(_owed(query, owed)).one()
+    return {
+        "dues_large_enterprises": _int(row[0]),
+        "dues_accrued_large": _money(row[1]),
+        "district_remit_amount": _money(row[2]),
+        "subdistrict_remit_amount": _money(row[3]),
+    }
+
+
+def exempt_enterprises(session: Session, first_month: str, last_month: str) -> int:
+    """Enterprises with an approved 免交 whose months meet the period's."""
     exempt = session.execute(
         select(func.count(func.distinct(DuesExemption.enterprise_id))).where(
             col(DuesExemption.state) == RequestState.APPROVED,
             col(DuesExemption.kind) == EXEMPTION_KIND,
-            col(DuesExemption.first_month) <= window.last_month,
-            col(DuesExemption.last_month) >= window.first_month,
+            col(DuesExemption.first_month) <= last_month,
+            col(DuesExemption.last_month) >= first_month,
         )
     ).scalar_one()
-    return {
-        "dues_large_enterprises": int(row[0]),
-        "dues_accrued_large": _money(row[1]),
-        "district_remit_amount": _money(row[2]),
-        "subdistrict_remit_amount": _money(row[3]),
-        "dues_exempt_loss_enterprises": int(exempt),
-    }
-
-
-def compute(session: Session, window: Window, rules: Rules, owed: Sequence[stats.Due]) -> dict[str, Value]:
-    """Every (i)/(ii) figure of the summary for one period, with the derived rates; `owed` are its months already
-    asked for (`storage.stats.due_months`)."""
-    figures: dict[str, Value] = {}
-    figures.update(stocks(session, window))
-    figures.update(flows(session, window))
-    figures.update(cards(session, window, rules))
-    figures.update(organisation(session, window, rules, owed))
-    figures.update(hardship(session, window))
-    figures.update(warning_outcomes(session, window, rules))
-    figures.update(dues(session, window, rules))
-    figures["early_warning_officers"] = warners(session, window)
-    figures["union_formation_rate"] = percent(figures["enterprises_unionised"], figures["enterprises_required"])
-    figures["hardship_fund_rate"] = percent(figures["hardship_fund_enterprises"], figures["fund_rate_base"])
-    figures["reporting_rate"] = percent(figures["reports_submitted"], figures["reports_due"])
-    return figures
+    return int(exempt)

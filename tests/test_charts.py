@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot.services import charts
+from bot.services import charts, figures
 from domain.enums import WarningLevel
 from domain.normalize import parse_period
 from storage.db import Database
@@ -55,7 +55,7 @@ def test_the_series_count_reports_by_month_and_warnings_by_level_in_local_months
     settings = make_settings(database_url, "http://127.0.0.1:9")
     with db.transaction() as session:
         # On 12 June the May reports are being collected: June's have not been asked for yet.
-        series = charts.monthly_series(session, H1, settings, today=date(2024, 6, 12))
+        series = figures.monthly_series(session, H1, settings, today=date(2024, 6, 12))
     assert series.months == ("2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06")
     assert series.report_rate == (
         Decimal("100.0"),

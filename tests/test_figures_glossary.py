@@ -3,15 +3,16 @@ whoever adds a figure (or merges a branch that does) is told which `key` to defi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 from pathlib import Path
 
 import yaml
 
-from bot.services import summary as work_summary
+from bot.services.figures import period_figures
 from domain.periods import half_year
-from storage import stats, summary_figures
+from storage import stats
 from storage.db import Database
 from tests.conftest import make_settings
 
@@ -28,15 +29,22 @@ def _documented() -> set[str]:
 
 
 def _computed_keys(db: Database, database_url: str) -> set[str]:
-    """The keys the half-year summary computes, on an empty database: the data figures and the derived ones."""
+    """The keys the figures module computes, on an empty database."""
     settings = make_settings(database_url, "http://127.0.0.1:9")
-    window = summary_figures.Window.of(PERIOD.start, PERIOD.end, settings.zone)
-    owed = stats.due_months(PERIOD.start, PERIOD.end, TODAY, settings, settings.zone)
-    config = work_summary.summary_config()
     with db.transaction() as session:
-        data = summary_figures.compute(session, window, config.rules, owed)
-        figures, _staff = work_summary.compute_figures(session, PERIOD, settings, TODAY, config)
-    return set(data) | set(figures)
+        found = period_figures(session, PERIOD, settings, TODAY)
+    return set(found.by_key) | {key for name, value in found.shown().items() for key in _named(name, value)}
+
+
+def _named(name: str, value: object) -> set[str]:
+    """How the glossary names what `统计` shows: `cover.due`; a dictionary of totals by its keys (`payroll`)."""
+    if not dataclasses.is_dataclass(value):
+        return {name}
+    found: set[str] = set()
+    for field in dataclasses.fields(value):
+        inner = getattr(value, field.name)
+        found |= set(inner) if isinstance(inner, dict) else {f"{name}.{field.name}"}
+    return found
 
 
 def _configured_keys() -> set[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -214,13 +214,17 @@ def test_seasonal_sections_come_in_their_months(
     assert (report.collective_contract_expires is not None) is ("集体合同" in shown)
 
 
-def walk(chat: Chat, start: str) -> list[str]:
-    """Fill the form with plain answers (1, 否, a date; 是 for the collective contract) up to the summary."""
+def walk(chat: Chat, start: str, answers: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """Fill the form up to the summary: where a question holds one of `answers`' words, its answer; elsewhere plain
+    answers (1, 否, a date; 是 for the collective contract)."""
     replies = [chat.say(start)]
     while "请核对" not in replies[-1]:
         assert len(replies) < 60, replies[-1]
         last = replies[-1]
-        if "如果没有填错" in last:
+        chosen = next((answer for words, answer in answers if words in last), None)
+        if chosen is not None:
+            answer = chosen
+        elif "如果没有填错" in last:
             answer = "确认"
         elif "带年份的日期" in last:
             answer = "2027-06-30"

@@ -19,14 +19,15 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from bot.devtools.fake_wechat import FakeWechatServer
+from bot.services.figures import report_totals
 from config.settings import Settings
-from domain.periods import Month
+from domain.periods import Month, Period
 from storage import stats
 from storage.db import Database
 from storage.models import AuditLog, Enterprise
 from tests import staff_factories as f
 from tests.conftest import enroll, make_settings
-from tests.harness import Chat, Clock, Service, running_service
+from tests.harness import NOW, Chat, Clock, Service, running_service
 
 OCT = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
 
@@ -166,7 +167,7 @@ def test_period_end_stocks_mix_the_last_month_and_earlier_last_reports(db: Datab
         (c,) = [e for e in s.exec(select(Enterprise)).all() if e.name == "丙公司"]
         f.report(s, c, "2026-09", employees=30, members=20)
     with db.transaction() as s:
-        totals = stats.report_totals(s, "2026-09", "2026-10")
+        totals = report_totals(s, Period(date(2026, 9, 1), date(2026, 10, 31), "九至十月"), settings, NOW.date())
     assert totals.enterprises == 3
     assert totals.stocks == {"employees": 180, "members": 150}
 

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from bot.cli.main import app
 from bot.services import document, summary_appendix
 from bot.services import summary as work_summary
+from bot.services.figures import period_figures
 from config.settings import Settings
 from docs import render_summary
 from domain import timefmt
@@ -82,9 +83,6 @@ STOCK_JIA = {
     "hardship_fund_balance": Decimal("50000"),
     "has_service_point": True,
     "has_mediation_committee": True,
-    "mutual_aid_in_service": 150,
-    "mutual_aid_ankang": 40,
-    "mutual_aid_special": 20,
 }
 STOCK_YI = {
     "employees": 80,
@@ -92,22 +90,23 @@ STOCK_YI = {
     "hardship_fund_balance": Decimal("12345.67"),
     "has_service_point": False,
     "has_mediation_committee": True,
-    "mutual_aid_in_service": 50,
 }
-STOCK_BING = {"employees": 30, "has_hardship_fund": False, "has_mediation_committee": False, "mutual_aid_in_service": 0}
+STOCK_BING = {"employees": 30, "has_hardship_fund": False, "has_mediation_committee": False}
+# Mutual-aid enrolment is asked in April's report only (config/reporting.yaml): the summary reads it there.
+AID = {
+    "甲纺织": {"employees": 150, "mutual_aid_in_service": 150, "mutual_aid_ankang": 40, "mutual_aid_special": 20},
+    "乙化工": {"employees": 80, "mutual_aid_in_service": 50},
+    "丙电子": {"employees": 30, "mutual_aid_in_service": 0},
+}
 
 
 def _reports() -> list[Report]:
     rows: list[Report] = []
     for month in range(1, 7):
         extra: dict[str, Any] = {"festival_visited": 5, "festival_amount": Decimal("2000")} if month == 1 else {}
-        stock = STOCK_JIA if month == 6 else {}
-        jia = {
-            "dues_accrued": Decimal("3000"),
-            "dues_remitted": Decimal("1200"),
-            "card_collected": 10,
-            "card_issued": 5,
-        }
+        stock = {**STOCK_JIA, "card_collected": 60, "card_issued": 30} if month == 6 else {}
+        stock = AID["甲纺织"] if month == 4 else stock
+        jia = {"dues_accrued": Decimal("3000"), "dues_remitted": Decimal("1200")}
         rows.append(Report("甲纺织", f"2024-{month:02d}", 2 if month == 6 else 1, figures={**jia, **extra, **stock}))
     # An older revision of June: never counted.
     rows.append(Report("甲纺织", "2024-06", 1, latest=False, figures={**STOCK_JIA, "hardship_fund_balance": 99999}))
@@ -115,9 +114,11 @@ def _reports() -> list[Report]:
         yi: dict[str, Any] = {"dues_accrued": Decimal("1000"), "dues_remitted": Decimal("400")}
         if month == 3:
             yi["reelected_this_month"] = True
-        rows.append(Report("乙化工", f"2024-{month:02d}", figures={**yi, **(STOCK_YI if month == 5 else {})}))
+        stock = {5: STOCK_YI, 4: AID["乙化工"]}.get(month, {})
+        rows.append(Report("乙化工", f"2024-{month:02d}", figures={**yi, **stock}))
     rows.append(Report("乙化工", "2024-07", figures={**STOCK_YI, "hardship_fund_balance": Decimal(1)}))
     rows.append(Report("丙电子", "2024-02", figures={"dues_remitted": Decimal("200"), "card_collected": 3}))
+    rows.append(Report("丙电子", "2024-04", figures=AID["丙电子"]))
     rows.append(Report("丙电子", "2024-06", figures={"dues_remitted": Decimal("200"), **STOCK_BING}))
     rows.append(Report("丙电子", "2023-12", figures={"card_collected": 100, "card_issued": 50}))
     return rows
@@ -327,9 +328,18 @@ def _pct(part: int, whole: int) -> str:
     return str((Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_DOWN))
 
 
+def _card_ytd(year: str, last: str) -> int:
+    """5.1服务卡 collected this year up to `last`: the form asks it year to date, so each enterprise's last answer."""
+    answered = [r for r in REPORTS if r.latest and r.period[:4] == year and r.period <= last]
+    answered = [r for r in answered if (r.figures or {}).get("card_collected") is not None]
+    last_of = {r.enterprise: max(x.period for x in answered if x.enterprise == r.enterprise) for r in answered}
+    return sum((r.figures or {})["card_collected"] for r in answered if r.period == last_of[r.enterprise])
+
+
 def expected() -> dict[str, str]:
     start, end = local(2024, 1, 1), local(2024, 7, 1)
     stock = [r.figures or {} for r in _stock_reports()]
+    aid = [r.figures or {} for r in REPORTS if r.latest and r.period == "2024-04"]
     flows = [r.figures or {} for r in REPORTS if r.latest and _in_h1(r.period)]
     unionised = sum(1 for _, _, union in ENTERPRISES if union)
     funds = sum(1 for s in stock if s.get("has_hardship_fund"))
@@ -358,10 +368,10 @@ def expected() -> dict[str, str]:
         ),
         "服务点": str(sum(1 for s in stock if s.get("has_service_point"))),
         "调解委员会": str(sum(1 for s in stock if s.get("has_mediation_committee"))),
-        "在职参保": str(sum(s.get("mutual_aid_in_service", 0) for s in stock)),
-        "参保单位": str(sum(1 for s in stock if s.get("mutual_aid_in_service", 0) + s.get("mutual_aid_ankang", 0) > 0)),
+        "在职参保": str(sum(s.get("mutual_aid_in_service", 0) for s in aid)),
+        "参保单位": str(sum(1 for s in aid if s.get("mutual_aid_in_service", 0) + s.get("mutual_aid_ankang", 0) > 0)),
         "全员参保": str(
-            sum(1 for s in stock if s.get("employees") and s.get("mutual_aid_in_service", 0) >= s["employees"])
+            sum(1 for s in aid if s.get("employees") and s.get("mutual_aid_in_service", 0) >= s["employees"])
         ),
         "慰问人数": str(sum(f.get("festival_visited", 0) for f in flows)),
         "换届": str(
@@ -373,10 +383,8 @@ def expected() -> dict[str, str]:
                 }
             )
         ),
-        "今年采集": str(sum(f.get("card_collected", 0) for f in flows)),
-        "累计采集": str(
-            sum((r.figures or {}).get("card_collected", 0) for r in REPORTS if r.latest and r.period <= "2024-06")
-        ),
+        "今年采集": str(_card_ytd("2024", "2024-06")),
+        "累计采集": str(_card_ytd("2023", "2023-12") + _card_ytd("2024", "2024-06")),
         "预警员": str(sum(1 for bound, gone in WARNERS if bound < end and (gone is None or gone >= end))),
         "信访": str(len(received)),
         "成功调处": str(len(resolved)),
@@ -649,8 +657,8 @@ def summary_of(db: Database, settings: Settings, period: str) -> str:
 def unknown_data(db: Database, settings: Settings) -> dict[str, Any]:
     """Every computed figure the summary gets, each unknown (None), as if the data could give none of them."""
     with db.transaction() as session:
-        data, _ = work_summary.compute_figures(session, YEAR, settings, date(2025, 1, 1))
-    return dict.fromkeys(data)
+        found = period_figures(session, YEAR, settings, date(2025, 1, 1))
+    return dict.fromkeys(found.by_key)
 
 
 def sample(spec: work_summary.StaffFigureSpec, number: int) -> str:

@@ -15,18 +15,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from bot.services import render
-from config.settings import Settings
 from domain.enums import WarningLevel
-from domain.periods import Period
-from storage import stats
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,20 +47,6 @@ class MonthlySeries:
     months: tuple[str, ...]
     report_rate: tuple[Decimal | None, ...]
     warnings: dict[WarningLevel, tuple[int, ...]]
-
-
-def monthly_series(session: Session, period: Period, settings: Settings, today: date) -> MonthlySeries:
-    """Report rate = 已报 ÷ 应报 month by month (`stats.coverage` of each month on its own, as `统计` counts a
-    month); warnings by the month they were reported in, in the federation's zone."""
-    owed = {due.month: due for due in stats.due_months(period.start, period.end, today, settings, settings.zone)}
-    rates: list[Decimal | None] = []
-    for month in period.months:
-        due = owed.get(month.key)
-        covered = stats.coverage(session, [due]) if due is not None else None
-        rates.append(None if covered is None else stats.rate(covered.submitted, covered.due))
-    counts = stats.warnings_by_month_and_level(session, period.months, settings.zone)
-    warnings = {level: tuple(counts.get((m.key, level.value), 0) for m in period.months) for level in WarningLevel}
-    return MonthlySeries(tuple(month.key for month in period.months), tuple(rates), warnings)
 
 
 @cache

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.services import render
 from bot.services.export import labels
-from bot.services.figures import period_figures
+from bot.services.figures import period_figures, report_totals
 from bot.services.notify import in_service_window, notify
 from bot.services.pages import SUFFIX_RESERVE, split
 from config.settings import Settings
@@ -57,9 +57,9 @@ def _recipients(session: Session, key_prefix: str) -> list[str]:
 def compose(session: Session, settings: Settings, period: str, now: datetime) -> dict[str, object]:
     """Every figure of the digest, computed once for all recipients."""
     month = Month.parse_key(period).period
-    found = period_figures(session, month, settings, timefmt.local(now, settings.zone).date())
-    previous_month = Month.parse_key(period).shift(-1).key
-    before = stats.report_totals(session, previous_month, previous_month)
+    today = timefmt.local(now, settings.zone).date()
+    found = period_figures(session, month, settings, today)
+    before = report_totals(session, Month.parse_key(period).shift(-1).period, settings, today)
     values = {**found.totals.flows, **found.totals.stocks}
     previous = {**before.flows, **before.stocks}
     return {

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.services import charts, document, render
+from bot.services import charts, document, figures, render
 from bot.services import summary as work_summary
 from config.settings import Settings
 from domain import timefmt
@@ -73,5 +73,5 @@ def pictures(series: charts.MonthlySeries) -> list[document.Picture]:
 def appendix(session: Session, summary: work_summary.Summary, settings: Settings, now: datetime) -> document.Appendix:
     """The table of figures and the charts of the summary's period, as the data stood at `now`."""
     today = timefmt.local(now, settings.zone).date()
-    series = charts.monthly_series(session, summary.period, settings, today)
+    series = figures.monthly_series(session, summary.period, settings, today)
     return document.Appendix(rows(summary), pictures(series))
