@@ -126,10 +126,12 @@ def test_setting_a_figure_again_replaces_it(db: Database) -> None:
 LATE_YEAR = date(2025, 2, 1)  # every month of 2024 has been asked for
 
 
-def _figures_of(db: Database, database_url: str, period: str) -> period_figures_module.PeriodFigures:
+def _figures_of(db: Database, database_url: str, period: str) -> period_figures_module.SummaryFigures:
     settings = make_settings(database_url, "http://127.0.0.1:9")
     with db.transaction() as session:
-        return period_figures_module.period_figures(session, parse_period(period, today=LATE_YEAR), settings, LATE_YEAR)
+        return period_figures_module.summary_figures_of(
+            session, parse_period(period, today=LATE_YEAR), settings, LATE_YEAR
+        )
 
 
 def _company(session: Session, name: str, since: datetime = datetime(2023, 1, 1, tzinfo=UTC)) -> Enterprise:
@@ -172,11 +174,11 @@ def test_reports_an_enterprise_did_not_owe_add_to_no_total(db: Database, databas
         new = _company(session, "新公司", since=datetime(2024, 4, 20, tzinfo=UTC))
         f.report(session, old, "2024-03", employees=10, members=8, new_members=1, payroll=Decimal(1000))
         f.report(session, new, "2024-03", employees=70, members=60, new_members=9, payroll=Decimal(9000))
-    found = _figures_of(db, database_url, "2024年3月")
+    found = _figures_of(db, database_url, "2024年3月").figures
     assert (found.cover.due, found.cover.submitted) == (1, 1)
     assert found.totals.reports == 1 and found.totals.stocks == {"employees": 10, "members": 8}
     assert found.totals.flows["new_members"] == 1 and found.totals.flows["payroll"] == 1000
-    quarter = _figures_of(db, database_url, "2024年第一季度")
+    quarter = _figures_of(db, database_url, "2024年第一季度").figures
     assert quarter.totals.enterprises == 1 and quarter.totals.stocks == {"employees": 10, "members": 8}
 
 
@@ -201,8 +203,8 @@ def test_cases_count_in_their_state_at_the_period_end(db: Database, database_url
         )
         warning.state = "resolved"
         session.add(warning)
-    march = _figures_of(db, database_url, "2024年3月").warnings
+    march = _figures_of(db, database_url, "2024年3月").figures.warnings
     assert (march.received, march.handled, march.resolved) == (1, 0, 0)
     assert march.by_state == [("submitted", 1)]
-    half = _figures_of(db, database_url, "2024年上半年").warnings
+    half = _figures_of(db, database_url, "2024年上半年").figures.warnings
     assert (half.received, half.handled, half.resolved) == (1, 1, 1)

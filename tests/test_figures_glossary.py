@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.services.figures import period_figures
+from bot.services.figures import summary_figures_of
 from domain.periods import half_year
 from storage import stats
 from storage.db import Database
@@ -32,8 +32,8 @@ def _computed_keys(db: Database, database_url: str) -> set[str]:
     """The keys the figures module computes, on an empty database."""
     settings = make_settings(database_url, "http://127.0.0.1:9")
     with db.transaction() as session:
-        found = period_figures(session, PERIOD, settings, TODAY)
-    return set(found.by_key) | {key for name, value in found.shown().items() for key in _named(name, value)}
+        found = summary_figures_of(session, PERIOD, settings, TODAY)
+    return set(found.by_key) | {key for name, value in found.figures.shown().items() for key in _named(name, value)}
 
 
 def _named(name: str, value: object) -> set[str]:

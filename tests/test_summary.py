@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from bot.cli.main import app
 from bot.services import document, summary_appendix
 from bot.services import summary as work_summary
-from bot.services.figures import period_figures
+from bot.services.figures import summary_figures_of
 from config.settings import Settings
 from docs import render_summary
 from domain import timefmt
@@ -657,7 +657,7 @@ def summary_of(db: Database, settings: Settings, period: str) -> str:
 def unknown_data(db: Database, settings: Settings) -> dict[str, Any]:
     """Every computed figure the summary gets, each unknown (None), as if the data could give none of them."""
     with db.transaction() as session:
-        found = period_figures(session, YEAR, settings, date(2025, 1, 1))
+        found = summary_figures_of(session, YEAR, settings, date(2025, 1, 1))
     return dict.fromkeys(found.by_key)
 
 

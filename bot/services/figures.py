@@ -3,7 +3,7 @@
 
 The SQL is in `storage.stats` (report coverage and totals, warnings, hardship) and `storage.summary_figures` (what
 only the summary states); each figure is computed once here and named twice at most: under the attribute `统计`
-and the digest read (`PeriodFigures.shown`) and under its glossary key (`PeriodFigures.by_key`). A rate is
+and the digest read (`PeriodFigures.shown`) and under its glossary key (`SummaryFigures.by_key`). A rate is
 floored to one decimal (`storage.stats.rate`) and is None when there is nothing to divide by.
 """
 
@@ -40,8 +40,6 @@ class PeriodFigures:
     totals: stats.ReportTotals
     warnings: stats.WarningSummary
     hardship: stats.HardshipSummary
-    by_key: dict[str, Value]  # every computed figure of the work summary under its glossary key (§5)
-    staff: dict[str, str]  # the figures staff entered for this period (`数据`), as stored
 
     @property
     def cover_rate(self) -> Decimal | None:
@@ -87,19 +85,45 @@ def report_totals(session: Session, period: Period, settings: Settings, today: d
     return stats.report_totals(session, owed_months(period, settings, today))
 
 
+def coverage(session: Session, period: Period, settings: Settings, today: date) -> stats.Coverage:
+    """应报, 已报 and 按时报 alone, for views of many periods at once (the desk's twelve-month chart)."""
+    return stats.coverage(session, owed_months(period, settings, today))
+
+
 def period_figures(session: Session, period: Period, settings: Settings, today: date) -> PeriodFigures:
-    """Every figure of `period` as known on `today` (the federation's date)."""
+    """The figures `统计`, the digest and the 汇总 sheet state for `period`, as known on `today` (the federation's
+    date)."""
     start_at, end_at = window(period, settings.zone)
     owed = owed_months(period, settings, today)
-    cover = stats.coverage(session, owed)
-    totals = stats.report_totals(session, owed)
-    warnings = stats.warning_summary(session, start_at, end_at)
-    hardship = stats.hardship_summary(session, start_at, end_at, period.start, period.end)
+    return PeriodFigures(
+        period,
+        owed,
+        stats.coverage(session, owed),
+        stats.report_totals(session, owed),
+        stats.warning_summary(session, start_at, end_at),
+        stats.hardship_summary(session, start_at, end_at, period.start, period.end),
+    )
+
+
+@dataclass(frozen=True)
+class SummaryFigures:
+    """Every figure the work summary states: `统计`'s own, and the rest under their glossary keys (§5)."""
+
+    figures: PeriodFigures
+    by_key: dict[str, Value]
+    staff: dict[str, str]  # the figures staff entered for this period (`数据`), as stored
+
+
+def summary_figures_of(session: Session, period: Period, settings: Settings, today: date) -> SummaryFigures:
+    """`period_figures` and what only the summary adds to them (a dozen more queries, so `统计` does not pay)."""
+    found = period_figures(session, period, settings, today)
+    owed, cover, totals, warnings, hardship = found.owed, found.cover, found.totals, found.warnings, found.hardship
+    start_at, end_at = window(period, settings.zone)
     staff = staff_figures.figures_for(session, staff_figures.period_code(period.start, period.end))
     config = summary_config()
     months = period.months
-    found = PeriodFigures(period, owed, cover, totals, warnings, hardship, {}, staff)
-    found.by_key.update(
+    by_key: dict[str, Value] = {}
+    by_key.update(
         {
             **summary_figures.positions(session, owed),
             **summary_figures.mutual_aid(session, _mutual_aid_month(period, settings, today)),
@@ -125,11 +149,10 @@ def period_figures(session: Session, period: Period, settings: Settings, today: 
             **_resolved_by_group(warnings, config),
         }
     )
-    by_key = found.by_key
     by_key["union_formation_rate"] = _rate(by_key["enterprises_unionised"], by_key["enterprises_required"])
     by_key["hardship_fund_rate"] = _rate(by_key["hardship_fund_enterprises"], by_key["fund_rate_base"])
     by_key.update(_with_staff(by_key, staff))
-    return found
+    return SummaryFigures(found, by_key, staff)
 
 
 def _rate(part: Value, whole: Value) -> Decimal | None:

@@ -86,7 +86,7 @@ class Summary:
 
 
 def build(session: Session, period: Period, settings: Settings, now: datetime) -> Summary:
-    found = figures.period_figures(session, period, settings, now.astimezone(settings.zone).date())
+    found = figures.summary_figures_of(session, period, settings, now.astimezone(settings.zone).date())
     return compose(period, found.by_key, found.staff, timefmt.minute(now, settings.zone))
 
 

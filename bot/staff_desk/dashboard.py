@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from bot.services import export
+from bot.services import export, figures
 from bot.services.figures import PeriodFigures, period_figures
 from bot.staff_desk import pages
 from bot.staff_desk.auth import Staff, services
@@ -35,14 +35,15 @@ class Overdue:
 
 
 def _rate_history(session: Session, settings: Settings, today: date, known: dict[Month, PeriodFigures]) -> RateChart:
-    """The last twelve months' report rates, oldest first: one `period_figures` per month, as `统计 <月>` gives
-    them (about a dozen small queries a month; the two months the tiles show are not asked for again)."""
+    """The last twelve months' report rates, oldest first, by the definition `统计 <月>` uses (`figures.coverage`:
+    two queries a month; the two months the tiles show are not asked for again)."""
     last = reporting_month(today)
     months = [last.shift(offset - CHART_MONTHS + 1) for offset in range(CHART_MONTHS)]
     rates = []
     for month in months:
-        found = known.get(month) or period_figures(session, month.period, settings, today)
-        rates.append((month, found.cover_rate))
+        found = known.get(month)
+        cover = found.cover if found else figures.coverage(session, month.period, settings, today)
+        rates.append((month, stats.rate(cover.submitted, cover.due)))
     return rate_chart(rates)
 
 
