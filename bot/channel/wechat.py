@@ -96,7 +96,18 @@ _EVENT_KINDS = {
     "subscribe": Kind.SUBSCRIBE,
     "subscribe_scan": Kind.SUBSCRIBE,
     "unsubscribe": Kind.UNSUBSCRIBE,
+    "scan": Kind.SCAN,
 }
+QR_SCENE_PREFIX = "qrscene_"  # a subscribe event's EventKey when the user followed by scanning a parametric QR
+
+
+def _scene(kind: Kind, event_key: str) -> str:
+    """The scene of a parametric QR scan: SCAN carries it bare, a subscribe by scanning after `qrscene_`."""
+    if kind is Kind.SCAN:
+        return event_key
+    if kind is Kind.SUBSCRIBE and event_key.startswith(QR_SCENE_PREFIX):
+        return event_key.removeprefix(QR_SCENE_PREFIX)
+    return ""
 
 
 def parse(xml: str) -> Incoming:
@@ -135,6 +146,7 @@ def parse(xml: str) -> Incoming:
         pic_url=str(raw.get("PicUrl") or ""),
         event_key=event_key,
         raw_type=raw_type,
+        scene=_scene(kind, event_key),
     )
 
 
