@@ -28,7 +28,7 @@ def profile_submitted(ctx: Context, form: Form, filed: Filed) -> list[Say]:
     name = str(answers.get("name") or "").strip() or None
     mobile = str(answers.get("mobile") or "") or None
     identity.set_contact(ctx.session, member, name=name, mobile=mobile)
-    return [Say("profile/saved.j2", {"name": member.name, "mobile": member.mobile})]
+    return [Say("profile/saved.j2", {"person": member.name, "mobile": member.mobile})]
 
 
 hooks: dict[str, Hooks[Context]] = {FORM_ID: Hooks(context=profile_context, on_submit=profile_submitted)}

@@ -98,16 +98,12 @@ _EVENT_KINDS = {
     "unsubscribe": Kind.UNSUBSCRIBE,
     "scan": Kind.SCAN,
 }
-QR_SCENE_PREFIX = "qrscene_"  # a subscribe event's EventKey when the user followed by scanning a parametric QR
 
 
-def _scene(kind: Kind, event_key: str) -> str:
-    """The scene of a parametric QR scan: SCAN carries it bare, a subscribe by scanning after `qrscene_`."""
-    if kind is Kind.SCAN:
-        return event_key
-    if kind is Kind.SUBSCRIBE and event_key.startswith(QR_SCENE_PREFIX):
-        return event_key.removeprefix(QR_SCENE_PREFIX)
-    return ""
+def _scene(event: str, event_key: str) -> str:
+    """The scene of a parametric QR scan: SCAN carries it in EventKey; a subscribe by scanning carries
+    `qrscene_<scene>`, which wechatpy reports as event `subscribe_scan` with the prefix already stripped."""
+    return event_key if event in ("scan", "subscribe_scan") else ""
 
 
 def parse(xml: str) -> Incoming:
@@ -146,7 +142,7 @@ def parse(xml: str) -> Incoming:
         pic_url=str(raw.get("PicUrl") or ""),
         event_key=event_key,
         raw_type=raw_type,
-        scene=_scene(kind, event_key),
+        scene=_scene(event, event_key) if msg_type == "event" else "",
     )
 
 
