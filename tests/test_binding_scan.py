@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from bot.channel.tokens import DatabaseTokenCache
 from bot.channel.wechat_api import QR_MAX_SECONDS, WechatApi
+from bot.devtools import chat_client
 from bot.devtools.fake_wechat import QRCODE_CREATE_PATH, FakeWechatServer
 from domain.enums import Role
 from storage import identity
@@ -157,3 +158,16 @@ def test_invite_create_saves_the_qr_code(
     fake.state.fail_next(QRCODE_CREATE_PATH, 45009)
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 2 and "WeChat gave no QR code" in result.stderr
+
+
+def test_the_terminal_chat_scans_as_a_new_user_then_as_a_follower(
+    service: Service, db: Database, clock: Clock, xinghe: int
+) -> None:
+    first, second = make_invite(db, xinghe, clock.now), make_invite(db, xinghe, clock.now, role=Role.WARNER)
+    new = chat_client._body_for("terminal", f"/扫码 {first.lower()}", following=False)
+    assert "<Event><![CDATA[subscribe]]></Event>" in new and f"qrscene_bind:{first}" in new
+    assert "企业工会主席" in (service.wechat.deliver(new).content or "")
+    clock.advance(minutes=1)
+    follower = chat_client._body_for("terminal", f"/扫码 {second}", following=True)
+    assert "<Event><![CDATA[SCAN]]></Event>" in follower and f"[CDATA[bind:{second}]]" in follower
+    assert "劳动争议预警员" in (service.wechat.deliver(follower).content or "")
