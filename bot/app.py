@@ -43,7 +43,13 @@ def token_cache(settings: Settings, db: Database, clock: Callable[[], datetime])
 def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Callable[[], datetime]) -> Services:
     db = Database(settings.database_url)
     tokens = token_cache(settings, db, clock)
-    api = WechatApi(settings.wechat_api_base, settings.wechat_appid, settings.wechat_secret, tokens)
+    api = WechatApi(
+        settings.wechat_api_base,
+        settings.wechat_appid,
+        settings.wechat_secret,
+        tokens,
+        qr_base=settings.wechat_qr_base,
+    )
     wake = asyncio.Event()
     aes_key = settings.wechat_aes_key
     crypto = Crypto(settings.wechat_token, aes_key, settings.wechat_appid) if aes_key else None

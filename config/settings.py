@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     wechat_secret: str = DEV_SECRET
     wechat_aes_key: str | None = Field(default=None, description="43-character EncodingAESKey; safe mode")
     wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_qr_base: str = "https://mp.weixin.qq.com"  # where QR code images are fetched (showqrcode)
 
     host: str = "127.0.0.1"
     port: int = 8000

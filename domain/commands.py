@@ -12,6 +12,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 _TRAILING = re.compile(r"[\s。.!！~～]+$")
+# The word ends at the first space or colon: `绑定 X`, `绑定：X`, `绑定 : X` all name the command 绑定.
+_HEAD = re.compile(r"([^\s:：]+)\s*(?:[:：]\s*)?(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -29,15 +31,16 @@ def command_text(text: str) -> str:
 def split_command(text: str, words: Collection[str], *, attached: bool = False) -> Command | None:
     """`text` read as a command whose word is one of `words`, or None.
 
-    The word ends at the first space; with `attached`, the arguments may also follow it directly (`签收W12`,
-    `审核H7 通过`), and the longest word that starts the text wins (`未化解` before `化解`).
+    The word ends at the first space or colon (in `绑定：X` the colon is punctuation, not part of the argument);
+    with `attached`, the arguments may also follow it directly (`签收W12`, `审核H7 通过`), and the longest word
+    that starts the text wins (`未化解` before `化解`).
     """
     stripped = text.strip()
     if not stripped:
         return None
-    head, *rest = stripped.split(maxsplit=1)
-    if command_text(head) in words:
-        return Command(command_text(head), rest[0].strip() if rest else "")
+    head = _HEAD.fullmatch(stripped)
+    if head is not None and command_text(head[1]) in words:
+        return Command(command_text(head[1]), head[2].strip())
     if attached:
         for word in sorted(words, key=len, reverse=True):
             if unicodedata.normalize("NFKC", stripped[: len(word)]) == word:

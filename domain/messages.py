@@ -13,6 +13,7 @@ class Kind(StrEnum):
     CLICK = "click"
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
+    SCAN = "scan"  # a follower scanned one of the account's parametric QR codes (the scene is in `scene`)
     EVENT = "event"  # any other event: acknowledged, nothing to say
     UNSUPPORTED = "unsupported"  # voice, video, location, link, unknown types
 
@@ -31,3 +32,4 @@ class Incoming:
     pic_url: str = ""
     event_key: str = ""
     raw_type: str = ""
+    scene: str = ""  # the parametric QR code scanned: SCAN, or subscribe with EventKey `qrscene_<scene>`

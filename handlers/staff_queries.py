@@ -12,14 +12,14 @@ from bot.services import export, links
 from bot.services.figures import period_figures as figures_of
 from bot.services.figures import summary_table
 from domain.commands import Command
-from domain.enums import WarningState
+from domain.enums import Role, WarningState
 from domain.normalize import ParseError, parse_period
 from domain.periods import Period, reporting_month
 from domain.warning_rules import MEDIATION_DAYS
 from handlers.context import Context
 from storage import hardship as cases
-from storage import stats
-from storage.models import AuditLog, HardshipApplication
+from storage import identity, stats
+from storage.models import AuditLog, HardshipApplication, Member
 
 LIST_LIMIT = 200
 REPORT_HISTORY = 6
@@ -182,10 +182,16 @@ def enterprise(ctx: Context, command: Command) -> str:
         reports=stats.recent_reports(ctx.session, company_id, REPORT_HISTORY),
         warnings=stats.warnings_of(ctx.session, company_id, stats.OPEN_WARNING_STATES),
         hardship=[application for application, _ in hardship],
-        chairs=stats.chairs_of(ctx.session, [company_id]).get(company_id, []),
+        chairs=[_contact(m) for m in identity.contacts_of(ctx.session, company_id, Role.CHAIR)],
+        warners=[_contact(m) for m in identity.contacts_of(ctx.session, company_id, Role.WARNER)],
         zone=ctx.settings.zone,
         labels=export.labels(),
     )
+
+
+def _contact(member: Member) -> str:
+    """“张三 13812345678”: whom staff call, as the member gave it after binding (我的信息)."""
+    return " ".join(part for part in (member.name or "（未留姓名）", member.mobile) if part)
 
 
 def export_link(ctx: Context, command: Command) -> str:

@@ -26,6 +26,9 @@ STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})  # federation staff: queries, 
 
 _NOT_CODE = re.compile(r"[\s\-_·.]+")
 _CODE_SHAPE = re.compile(rf"[A-Z0-9]{{{CODE_LENGTH}}}")
+_ISSUED_SHAPE = re.compile(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
+QR_MAX_LIFETIME = timedelta(days=30)  # WeChat keeps a temporary parametric QR code 30 days at most
+SCENE_PREFIX = "bind:"  # a parametric QR's scene_str naming an invitation: `bind:9BDTMW82` (WeChat allows 64)
 
 
 def active_member(session: Session, openid: str) -> Member | None:
@@ -44,6 +47,29 @@ def normalize_code(text: str) -> str:
 def looks_like_code(code: str) -> bool:
     """A normalized text that could be some code; anything else is a typo, not a guess, and costs no attempt."""
     return bool(_CODE_SHAPE.fullmatch(code))
+
+
+def looks_like_bare_code(text: str) -> bool:
+    """A whole message that can only be a code (`9bdt mw82`): letters of the code alphabet and separators only."""
+    return bool(_ISSUED_SHAPE.fullmatch(normalize_code(text)))
+
+
+def invite_scene(code: str) -> str:
+    return f"{SCENE_PREFIX}{code}"
+
+
+def qr_expires(invite_expires_at: datetime, now: datetime) -> datetime:
+    """When an invitation's QR code made now stops working: with the invitation, or after 30 days if sooner (an
+    invitation that lives longer gets a fresh QR code each time it is shown)."""
+    return min(invite_expires_at, now + QR_MAX_LIFETIME)
+
+
+def code_in_scene(scene: str) -> str | None:
+    """The code a scanned QR's scene names, or None for a scene that is not an invitation."""
+    if not scene.startswith(SCENE_PREFIX):
+        return None
+    code = normalize_code(scene.removeprefix(SCENE_PREFIX))
+    return code if looks_like_code(code) else None
 
 
 def create_invite(
@@ -192,6 +218,23 @@ def add_staff(session: Session, openid: str, *, name: str, admin: bool, now: dat
     member.name = name
     session.add(member)
     return member
+
+
+def set_contact(session: Session, member: Member, *, name: str | None, mobile: str | None) -> None:
+    """A chair's or warner's own name and mobile, shown to staff; a value left out (跳过) keeps the stored one."""
+    if name:
+        member.name = name
+    if mobile:
+        member.mobile = mobile
+    session.add(member)
+
+
+def contacts_of(session: Session, enterprise_id: int, role: Role) -> Sequence[Member]:
+    """The active members of an enterprise in `role`, bound first first: whom staff call."""
+    query = select(Member).where(
+        Member.enterprise_id == enterprise_id, Member.role == role, col(Member.active).is_(True)
+    )
+    return session.exec(query.order_by(col(Member.bound_at), col(Member.id))).all()
 
 
 def deactivate(session: Session, openid: str, now: datetime) -> bool:

@@ -34,6 +34,12 @@ class MediaVault:
         target.write_bytes(crypto.encrypt_bytes(self.key, data))
         return relative, sha
 
+    def write_at(self, relative: str, data: bytes) -> None:
+        """Encrypt and write `data` where a link was already signed for (an invitation's QR code)."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(crypto.encrypt_bytes(self.key, data))
+
 
 def register(session: Session, *, media_id: str, owner: str, uploaded_by: str, now: datetime) -> bool:
     """A row for a photo still to fetch; False when that media id is already registered (a resubmission)."""

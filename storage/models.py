@@ -45,6 +45,7 @@ class OutboxKind(StrEnum):
     TEXT = "text"
     TEMPLATE = "template"
     MEDIA = "media"  # not a message: fetch an uploaded photo from WeChat before it expires (3 days)
+    INVITE_QR = "invite_qr"  # make an invitation's QR code, store its image, then send the text linking to it
 
 
 class OutboxStatus(StrEnum):
@@ -142,6 +143,7 @@ class Member(SQLModel, table=True):
     role: Role = Field(sa_type=EnumString(Role, 16))
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     name: str = Field(default="", max_length=100)
+    mobile: str = Field(default="", max_length=20)  # a chair's or warner's own, given after binding (我的信息)
     active: bool = True
     on_duty: bool = True  # staff: receives warning alerts
     bound_at: datetime

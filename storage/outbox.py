@@ -88,6 +88,15 @@ def enqueue_media(session: Session, *, media_id: str, owner: str, openid: str, n
     enqueue(session, key=f"media:{media_id}", openid=openid, kind=OutboxKind.MEDIA, payload=payload, now=now)
 
 
+def enqueue_invite_qr(
+    session: Session, *, code: str, expires_at: datetime, path: str, content: str, openid: str, now: datetime
+) -> None:
+    """Make the QR code of invitation `code`, write its image to `path` (under the files folder), then send
+    `content` (which links to it) to `openid`: the link arrives only once the image is there."""
+    payload = {"code": code, "expires_at": expires_at.isoformat(), "path": path, "content": content}
+    enqueue(session, key=f"qr:{path}", openid=openid, kind=OutboxKind.INVITE_QR, payload=payload, now=now)
+
+
 def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip_locked: bool) -> list[OutboxMessage]:
     """Due messages, leased to the caller (SKIP LOCKED on PostgreSQL, so several workers never take the same one)."""
     due = or_(

@@ -130,6 +130,7 @@ def make_settings(database_url: str, api_base: str, **overrides: object) -> Sett
         "wechat_appid": APPID,
         "wechat_secret": SECRET,
         "wechat_api_base": api_base,
+        "wechat_qr_base": api_base,
         "outbox_run_in_service": False,
         "scheduler_run_in_service": False,
         "redis_url": None,

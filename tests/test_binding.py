@@ -21,13 +21,15 @@ from bot.routing import routes
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 from domain import timefmt
+from domain.commands import Command, split_command
 from domain.enums import Role
 from handlers import help
+from handlers.binding import BIND_WORDS
 from storage import identity
 from storage.db import Database
 from storage.identity import CODE_ALPHABET, Bound, Refused
 from storage.models import BindFailure, Enterprise, InviteCode, Member
-from tests.harness import NOW, Clock, Service, running_service
+from tests.harness import NOW, Chat, Clock, Service, running_service
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -396,3 +398,147 @@ def test_staff_add_makes_staff_who_can_invite(bot: Service, db: Database, databa
     status, out, _ = run(database_url, "staff", "add", "o-staff", "--name", "李明", "--admin")
     member = member_of(db, "o-staff")
     assert status == 0 and member is not None and (member.role, member.name) == (Role.ADMIN, "李明")
+
+
+# -- every common way of typing the code -----------------------------------------------------------------------
+
+TYPED = (
+    "绑定 {code}",
+    "绑定：{code}",
+    "绑定:{code}",
+    "绑定 ： {code}",
+    "绑定{code}",
+    "{code}",
+    "{lower}",
+    "绑定 {lower}",
+    "绑定 {spaced}",
+    "{spaced}",
+    "绑定：{wide}",
+)
+
+
+@pytest.mark.parametrize("typed", TYPED)
+def test_every_common_way_of_typing_the_code_binds(
+    bot: Service, db: Database, clock: Clock, xinghe: int, typed: str
+) -> None:
+    code = make_invite(db, xinghe, clock.now)
+    wide = "".join(chr(ord(char) + 0xFEE0) for char in code)
+    text = typed.format(code=code, lower=code.lower(), spaced=f"{code[:4]} {code[4:]}", wide=wide)
+    reply = bot.wechat.text("typist", text).content or ""
+    assert "绑定成功" in reply, (text, reply)
+    assert invite_row(db, code).used_by == "typist"
+
+
+def test_the_code_alone_is_read_only_from_someone_unbound(
+    bot: Service, db: Database, clock: Clock, xinghe: int
+) -> None:
+    code = make_invite(db, xinghe, clock.now)
+    other = make_invite(db, xinghe, clock.now)
+    assert "绑定成功" in (bot.wechat.text("alone", code).content or "")
+    assert "绑定成功" not in (bot.wechat.text("alone", other).content or "")  # bound: an answer, not a new binding
+    assert invite_row(db, other).used_at is None
+    assert "还没有绑定" in (bot.wechat.text("stranger", "你好在吗").content or "")
+    assert "还没有绑定" in (bot.wechat.text("stranger", "HELLOABC").content or "")  # L and O are never in a code
+    with db.transaction() as session:
+        assert session.exec(select(BindFailure)).all() == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    code=st.text(alphabet=CODE_ALPHABET, min_size=8, max_size=8),
+    separator=st.sampled_from(["", " ", "\u3000", ":", "：", " ：", "： ", " : "]),
+    lower=st.booleans(),
+    split_at=st.integers(min_value=0, max_value=8),
+)
+def test_bind_command_reads_the_code_after_any_separator(code: str, separator: str, lower: bool, split_at: int) -> None:
+    typed = code.lower() if lower else code
+    typed = f"{typed[:split_at]} {typed[split_at:]}".strip()
+    command = split_command(f"绑定{separator}{typed}", BIND_WORDS, attached=True)
+    assert command is not None and command.word == "绑定"
+    assert identity.normalize_code(command.args) == code
+    assert identity.looks_like_bare_code(typed)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(min_size=1, max_size=12))
+def test_only_a_code_shaped_text_counts_as_the_code_alone(text: str) -> None:
+    normalized = identity.normalize_code(text)
+    assert identity.looks_like_bare_code(text) == (
+        len(normalized) == 8 and all(char in CODE_ALPHABET for char in normalized)
+    )
+
+
+def test_a_colon_after_other_command_words_is_punctuation_too() -> None:
+    assert split_command("统计：上月", ("统计",)) == Command("统计", "上月")
+    assert split_command("统计 : 上月", ("统计",)) == Command("统计", "上月")
+    assert split_command("化解 W12 说明：已调解", ("化解",)) == Command("化解", "W12 说明：已调解")
+    assert split_command("：统计", ("统计",)) is None
+
+
+# -- name and mobile after binding, 我的信息, and what staff then see --------------------------------------------
+
+
+def test_a_chair_gives_name_and_mobile_after_binding_and_staff_see_them(
+    service: Service, db: Database, clock: Clock, xinghe: int, staff: str
+) -> None:
+    code = make_invite(db, xinghe, clock.now)
+    chair = Chat(service.wechat, "chair-p")
+    chair.dialogue(
+        [
+            (f"绑定：{code}", "请问您的姓名"),
+            ("张三", "您的手机号是多少"),
+            ("138 1234 5678", "1. 姓名：张三"),
+            ("确认", "已保存：张三 13812345678"),
+        ]
+    )
+    assert "我的信息" in chair.last
+    member = member_of(db, "chair-p")
+    assert member is not None and (member.name, member.mobile) == ("张三", "13812345678")
+    shown = service.wechat.text(staff, "企业 星河科技").content or ""
+    assert "工会主席：张三 13812345678" in shown
+
+
+def test_the_questions_can_be_skipped_and_edited_later_with_my_info(
+    service: Service, db: Database, clock: Clock, xinghe: int, staff: str
+) -> None:
+    code = make_invite(db, xinghe, clock.now, role=Role.WARNER)
+    warner = Chat(service.wechat, "warner-p")
+    warner.dialogue(
+        [
+            (code, "请问您的姓名"),
+            ("跳过", "您的手机号是多少"),
+            ("跳过", "请核对「个人信息」"),
+            ("确认", "姓名和手机号都没有填写"),
+        ]
+    )
+    assert "工会主席：未绑定" in (service.wechat.text(staff, "企业 星河科技").content or "")
+    clock.advance(days=1)  # a later filing: its own draft and submission (the key holds the draft's creation time)
+    warner.dialogue(
+        [
+            ("我的信息", "请问您的姓名"),
+            ("李四", "您的手机号是多少"),
+            ("12345", "手机号"),
+            ("13900001111", "2. 手机号：13900001111"),
+            ("确认", "已保存：李四 13900001111"),
+        ]
+    )
+    clock.advance(days=1)
+    warner.dialogue(
+        [
+            ("我的信息", "默认：李四，回复“默认”采用"),
+            ("默认", "默认：13900001111"),
+            ("13900002222", "1. 姓名：李四"),
+            ("确认", "已保存：李四 13900002222"),
+        ]
+    )
+    member = member_of(db, "warner-p")
+    assert member is not None and (member.name, member.mobile) == ("李四", "13900002222")
+    assert "预警员：李四 13900002222" in (service.wechat.text(staff, "企业 星河科技").content or "")
+
+
+def test_a_chair_without_a_name_is_shown_as_such(
+    service: Service, db: Database, clock: Clock, xinghe: int, staff: str
+) -> None:
+    code = make_invite(db, xinghe, clock.now)
+    service.wechat.text("quiet-chair", f"绑定 {code}")
+    assert "工会主席：（未留姓名）" in (service.wechat.text(staff, "企业 星河科技").content or "")

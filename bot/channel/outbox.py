@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
+from bot.channel import invite_qr
 from bot.channel.wechat_api import OUTSIDE_WINDOW, RATE_LIMITED, SYSTEM_BUSY, WechatApi, WechatApiError
 from storage import media
 from storage import outbox as queue
@@ -73,6 +75,8 @@ class OutboxWorker:
             self._api.send_text(message.openid, str(payload["content"]))
         elif message.kind == OutboxKind.MEDIA:
             self._fetch_media(str(payload["media_id"]), str(payload["owner"]))
+        elif message.kind == OutboxKind.INVITE_QR:
+            self._invite_qr(message.openid, payload)
         else:
             self._api.send_template(message.openid, str(payload["template_id"]), payload["data"], payload.get("url"))
 
@@ -92,6 +96,15 @@ class OutboxWorker:
                 sha256=sha,
                 now=self._clock(),
             )
+
+    def _invite_qr(self, openid: str, payload: dict[str, Any]) -> None:
+        """A fresh QR code for the invitation (made now, so it lives as long as it may), then the link to it."""
+        if self._vault is None:
+            raise RuntimeError("no media vault configured for this worker")
+        expires_at = datetime.fromisoformat(str(payload["expires_at"]))
+        png = invite_qr.invite_png(self._api, str(payload["code"]), expires_at, self._clock())
+        self._vault.write_at(str(payload["path"]), png)
+        self._api.send_text(openid, str(payload["content"]))
 
     def _deliver(self, message: OutboxMessage) -> None:
         errcode: int | None = None

@@ -96,7 +96,14 @@ _EVENT_KINDS = {
     "subscribe": Kind.SUBSCRIBE,
     "subscribe_scan": Kind.SUBSCRIBE,
     "unsubscribe": Kind.UNSUBSCRIBE,
+    "scan": Kind.SCAN,
 }
+
+
+def _scene(event: str, event_key: str) -> str:
+    """The scene of a parametric QR scan: SCAN carries it in EventKey; a subscribe by scanning carries
+    `qrscene_<scene>`, which wechatpy reports as event `subscribe_scan` with the prefix already stripped."""
+    return event_key if event in ("scan", "subscribe_scan") else ""
 
 
 def parse(xml: str) -> Incoming:
@@ -135,6 +142,7 @@ def parse(xml: str) -> Incoming:
         pic_url=str(raw.get("PicUrl") or ""),
         event_key=event_key,
         raw_type=raw_type,
+        scene=_scene(event, event_key) if msg_type == "event" else "",
     )
 
 

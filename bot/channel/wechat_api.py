@@ -6,6 +6,7 @@ httpx and let `bot.channel.tokens` own the token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,6 +17,17 @@ TOKEN_INVALID = frozenset({40001, 40014, 42001})
 RATE_LIMITED = 45009
 OUTSIDE_WINDOW = 45015
 SYSTEM_BUSY = -1
+QR_IMAGE_BASE = "https://mp.weixin.qq.com"  # showqrcode lives here, not on the API host, and needs no token
+QR_MAX_SECONDS = 2_592_000  # a temporary parametric QR code lives 30 days at most
+
+
+@dataclass(frozen=True)
+class QrTicket:
+    """What `qrcode/create` answers: the ticket to fetch the image with, the URL the code encodes, its lifetime."""
+
+    ticket: str
+    url: str
+    expire_seconds: int
 
 
 class WechatApiError(Exception):
@@ -26,8 +38,17 @@ class WechatApiError(Exception):
 
 
 class WechatApi:
-    def __init__(self, base_url: str, appid: str, secret: str, tokens: TokenCache, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        appid: str,
+        secret: str,
+        tokens: TokenCache,
+        timeout: float = 5.0,
+        qr_base: str = QR_IMAGE_BASE,
+    ) -> None:
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._qr_base = qr_base.rstrip("/")
         self._appid = appid
         self._secret = secret
         self._tokens = tokens
@@ -76,6 +97,22 @@ class WechatApi:
             self._checked(response)
         response.raise_for_status()
         return response.content, response.headers.get("content-type", "application/octet-stream")
+
+    def create_qr(self, scene: str, expire_seconds: int) -> QrTicket:
+        """A temporary QR code whose scan sends `scene` back in the SCAN or subscribe event (`qrscene_` + scene)."""
+        body = {
+            "expire_seconds": min(expire_seconds, QR_MAX_SECONDS),
+            "action_name": "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": scene}},
+        }
+        data = self._post("/cgi-bin/qrcode/create", body)
+        return QrTicket(str(data["ticket"]), str(data.get("url", "")), int(data.get("expire_seconds", 0)))
+
+    def qr_image(self, ticket: str) -> bytes:
+        """The PNG of a ticket (`showqrcode`); WeChat answers an unknown or expired ticket with an HTTP error."""
+        response = self._http.get(f"{self._qr_base}/cgi-bin/showqrcode", params={"ticket": ticket})
+        response.raise_for_status()
+        return response.content
 
 
 def _is_json(response: httpx.Response) -> bool:

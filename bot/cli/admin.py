@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,10 +10,11 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import database_or_exit, fail, settings_or_exit
+from config.settings import Settings
 from domain import timefmt
 from domain.enums import Role
 from storage import desk_auth, identity, roster
-from storage.db import utcnow
+from storage.db import Database, utcnow
 
 org_app = typer.Typer(help="The enterprise roster.")
 invite_app = typer.Typer(help="One-time binding codes for chairs and warners.")
@@ -122,19 +124,26 @@ def invite_create(
         InviteRole.chair
     ),
     days: Annotated[int, typer.Option(min=1, max=90, help="Days until the code expires.")] = identity.INVITE_DAYS,
+    qr: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="Also save the invitation's WeChat QR code (PNG) to this file."),
+    ] = None,
 ) -> None:
-    """Print a one-time code; the user sends `绑定 CODE` to the account to bind."""
+    """Print a one-time code; the user sends `绑定 CODE` to the account, or scans the QR code (`--qr`), to bind."""
     settings = settings_or_exit()
     credit_code = _credit_code_or_exit(enterprise)
     db = database_or_exit(settings)
+    now = utcnow()
     try:
         with db.transaction() as session:
             found = roster.enterprise_by_credit_code(session, credit_code)
             if found is None:
                 raise fail(f"no enterprise with credit code {credit_code}; add it with `unionbot org add` first")
             invite = identity.create_invite(
-                session, role=Role(role.value), enterprise=found, created_by="cli", now=utcnow(), days=days
+                session, role=Role(role.value), enterprise=found, created_by="cli", now=now, days=days
             )
+        if qr is not None:
+            _save_qr(settings, db, invite.code, invite.expires_at, qr)
     finally:
         db.dispose()
     typer.echo(invite.code)
@@ -142,6 +151,35 @@ def invite_create(
         f"{role.value} of {found.name} ({credit_code}), single use, "
         f"expires {timefmt.minute(invite.expires_at, settings.zone)} ({settings.zone.key})"
     )
+    if qr is not None:
+        until = identity.qr_expires(invite.expires_at, now)
+        works = timefmt.minute(until, settings.zone)
+        typer.echo(f"QR code saved to {qr.resolve()} (scan to bind; works until {works})")
+
+
+def _save_qr(settings: Settings, db: Database, code: str, expires_at: datetime, target: Path) -> None:
+    """Ask WeChat for the invitation's QR code with the service's own token, and write the PNG.
+
+    The API client is imported here: it brings the app's token cache, which other commands never need.
+    """
+    import httpx
+
+    from bot.app import token_cache
+    from bot.channel.invite_qr import invite_png
+    from bot.channel.wechat_api import WechatApi, WechatApiError
+
+    tokens = token_cache(settings, db, utcnow)
+    api = WechatApi(
+        settings.wechat_api_base, settings.wechat_appid, settings.wechat_secret, tokens, qr_base=settings.wechat_qr_base
+    )
+    try:
+        png = invite_png(api, code, expires_at, utcnow())
+    except (WechatApiError, httpx.HTTPError) as exc:
+        raise fail(f"the code {code} is made, but WeChat gave no QR code for it: {exc}") from None
+    finally:
+        api.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(png)
 
 
 @staff_app.command("add")

@@ -32,6 +32,7 @@ def serve(
     """Run the WeChat endpoint (refuses to start on a wrong setting or an outdated schema)."""
     if with_fake_wechat:
         os.environ["UNIONBOT_WECHAT_API_BASE"] = f"http://127.0.0.1:{with_fake_wechat}"
+        os.environ["UNIONBOT_WECHAT_QR_BASE"] = f"http://127.0.0.1:{with_fake_wechat}"
     settings = settings_or_exit()
     db = database_or_exit(settings)
     try:

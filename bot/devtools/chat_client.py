@@ -1,7 +1,11 @@
 """The terminal chat behind `unionbot chat`: a phone's conversation with the account, in a shell.
 
-Lines are sent as signed text messages; `/图片 [media_id]`, `/菜单 KEY`, `/关注` and `/取消关注` send the other
-kinds WeChat delivers. After each reply it shows what the account pushed to this user through the stand-in.
+Lines are sent as signed text messages; `/图片 [media_id]`, `/菜单 KEY`, `/关注`, `/取消关注` and `/扫码 CODE` send
+the other kinds WeChat delivers. After each reply it shows what the account pushed to this user through the stand-in.
+
+`/扫码 CODE` is a scan of the invitation's QR code: a user who has not followed yet in this session (nothing sent
+but `/扫码`, or `/取消关注` last) follows by scanning, as WeChat reports it (`subscribe`, EventKey `qrscene_bind:CODE`);
+a follower's scan is a `SCAN` event with EventKey `bind:CODE`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import xmltodict
 from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
 from config.settings import Settings
 
+SCAN = "/扫码"
 
-def _body_for(openid: str, line: str) -> str:
+
+def _body_for(openid: str, line: str, following: bool) -> str:
     if line.startswith("/图片"):
         media_id = line.removeprefix("/图片").strip() or f"media-{new_msg_id()}"
         return image_xml(openid, media_id, new_msg_id())
@@ -25,6 +31,9 @@ def _body_for(openid: str, line: str) -> str:
         return event_xml(openid, "subscribe")
     if line == "/取消关注":
         return event_xml(openid, "unsubscribe")
+    if line.startswith(SCAN):
+        scene = f"bind:{line.removeprefix(SCAN).strip().upper()}"
+        return event_xml(openid, "SCAN", scene) if following else event_xml(openid, "subscribe", f"qrscene_{scene}")
     return text_xml(openid, line, new_msg_id())
 
 
@@ -57,6 +66,7 @@ def _pushes(client: httpx.Client, fake: str, openid: str, since: float) -> tuple
 def run_chat(settings: Settings, openid: str, url: str, fake: str) -> int:
     signer = Signer(settings.wechat_token, settings.wechat_appid, settings.wechat_aes_key)
     since = time.time()
+    following = False  # WeChat tells a first scan (subscribe) from a follower's (SCAN)
     print(f"以 {openid} 的身份与公众号对话（{'安全模式' if signer.aes_key else '明文模式'}）。Ctrl-D 退出。")
     with httpx.Client(timeout=10) as client:
         while True:
@@ -66,7 +76,8 @@ def run_chat(settings: Settings, openid: str, url: str, fake: str) -> int:
                 print()
                 return 0
             if line:
-                params, body = signer.sign(_body_for(openid, line))
+                params, body = signer.sign(_body_for(openid, line, following))
+                following = line != "/取消关注"
                 try:
                     response = client.post(url, params=params, content=body)
                 except httpx.HTTPError as exc:

@@ -16,6 +16,9 @@ Error codes answered (besides anything injected with `fail_next`):
   45015 the user's window is closed;
 * message/template/send: 40003 no touser, 40037 no template_id, 47001 data is not {key: {"value": ...}};
 * media/get: 40007 media_id missing or starting with "expired";
+* qrcode/create: 40001-style token errors, 47001 action_name unknown or scene_str not 1-64 characters
+  (QR_STR_SCENE) / scene_id not a positive integer (QR_SCENE); expire_seconds defaults to 60 and is capped at
+  30 days, as WeChat does; showqrcode (no token) answers HTTP 404 for a ticket it never issued or that expired;
 * menu/create: see `menu_error`.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import secrets
 import socket
@@ -36,6 +40,7 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
 
+import segno
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -46,6 +51,11 @@ CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 MEDIA_GET_PATH = "/cgi-bin/media/get"
 MENU_CREATE_PATH = "/cgi-bin/menu/create"
+QRCODE_CREATE_PATH = "/cgi-bin/qrcode/create"
+SHOW_QRCODE_PATH = "/cgi-bin/showqrcode"
+QR_DEFAULT_SECONDS = 60
+QR_MAX_SECONDS = 2_592_000
+QR_ACTIONS = frozenset({"QR_SCENE", "QR_STR_SCENE", "QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"})
 
 TOKEN_LIFETIME_SECONDS = 7200
 TEXT_LIMIT_BYTES = 2048
@@ -152,6 +162,36 @@ def png_for(media_id: str) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def qr_png(text: str) -> bytes:
+    """A real QR code of `text`, as WeChat's showqrcode serves it (a phone's camera can read it)."""
+    buffer = io.BytesIO()
+    segno.make_qr(text, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """A parametric QR code the fake issued: its scene (str or int) and until when showqrcode serves it."""
+
+    scene: str
+    url: str
+    expires_at: float
+
+
+def _qr_scene(body: dict[str, Any]) -> str | None:
+    """The scene a qrcode/create body asks for, or None when WeChat would answer 47001."""
+    action = body.get("action_name")
+    info = body.get("action_info")
+    scene = info.get("scene") if isinstance(info, dict) else None
+    if action not in QR_ACTIONS or not isinstance(scene, dict):
+        return None
+    if action.endswith("STR_SCENE"):
+        value = scene.get("scene_str")
+        return value if isinstance(value, str) and 1 <= len(value) <= 64 else None
+    number = scene.get("scene_id")
+    return str(number) if isinstance(number, int) and number > 0 else None
+
+
 def _utf8_len(value: Any) -> int:
     return len(value.encode()) if isinstance(value, str) else 0
 
@@ -252,6 +292,7 @@ class FakeState:
         self._stale: set[str] = set()
         self._token_fetches = 0
         self._next_msgid = 1_000_000_001
+        self.qr_codes: dict[str, QrCode] = {}  # by ticket
 
     @property
     def token_fetches(self) -> int:
@@ -313,6 +354,7 @@ class FakeState:
             self._stale.clear()
             self._token_fetches = 0
             self.menu = None
+            self.qr_codes.clear()
 
     def handle(self, method: str, path: str, params: dict[str, str], raw_body: bytes) -> dict[str, Any] | bytes:
         """Answer one API call like WeChat and record it: a JSON body, or the file bytes for media/get."""
@@ -338,7 +380,10 @@ class FakeState:
             return error(injected.popleft())
         if path == TOKEN_PATH:
             return self._issue_token(params, now)
-        if path not in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, MEDIA_GET_PATH, MENU_CREATE_PATH):
+        if path == SHOW_QRCODE_PATH:
+            issued = self.qr_codes.get(params.get("ticket", ""))
+            return qr_png(issued.url) if issued is not None and now < issued.expires_at else error(40007)
+        if path not in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, MEDIA_GET_PATH, MENU_CREATE_PATH, QRCODE_CREATE_PATH):
             return error(48001)
         code = self._token_error(params.get("access_token"), now)
         if code:
@@ -352,6 +397,8 @@ class FakeState:
             return error(43002)
         if body is None:
             return error(44002 if not raw_body.strip() else 47001)
+        if path == QRCODE_CREATE_PATH:
+            return self._create_qr(body, now)
         if path == MENU_CREATE_PATH:
             code = menu_error(body)
             if code == 0:
@@ -373,6 +420,20 @@ class FakeState:
         msgid = self._next_msgid
         self._next_msgid += 1
         return {**error(0), "msgid": msgid}
+
+    def _create_qr(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        scene = _qr_scene(body)
+        if scene is None:
+            return error(47001)
+        permanent = str(body["action_name"]).startswith("QR_LIMIT")
+        requested = body.get("expire_seconds")
+        seconds = requested if isinstance(requested, int) and requested > 0 else QR_DEFAULT_SECONDS
+        seconds = min(seconds, QR_MAX_SECONDS)
+        ticket = secrets.token_urlsafe(48)
+        url = f"http://weixin.qq.com/q/{secrets.token_urlsafe(16)}"
+        self.qr_codes[ticket] = QrCode(scene, url, float("inf") if permanent else now + seconds)
+        answer: dict[str, Any] = {"ticket": ticket, "url": url}
+        return answer if permanent else {**answer, "expire_seconds": seconds}
 
     def _issue_token(self, params: dict[str, str], now: float) -> dict[str, Any]:
         if params.get("grant_type") != "client_credential":
@@ -429,7 +490,9 @@ def create_app(state: FakeState) -> FastAPI:
         raw_body = await request.body()
         answer = state.handle(request.method, f"/cgi-bin/{endpoint}", dict(request.query_params), raw_body)
         if isinstance(answer, dict):
-            return JSONResponse(answer)
+            return JSONResponse(answer, status_code=404 if endpoint == "showqrcode" and answer["errcode"] else 200)
+        if endpoint == "showqrcode":
+            return Response(answer, media_type="image/png")
         filename = f"{request.query_params['media_id']}.png"
         headers = {"Content-disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-cache"}
         return Response(answer, media_type="image/png", headers=headers)

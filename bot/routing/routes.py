@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dialog import desk
-from bot.dialog.desk import FormDesk, Hooks
+from bot.dialog.desk import FormDesk, Hooks, Started
 from bot.dialog.forms import shipped_forms
 from bot.routing.dispatch import Dispatcher, Route
 from bot.routing.filters import clicked, command, on, parsed, plain, said, staff, when
+from domain.commands import Command
 from domain.messages import Kind
 from domain.warning_rules import VERB_WORDS
 from handlers import (
@@ -23,6 +24,7 @@ from handlers import (
     help,
     monthly_report,
     paging,
+    profile,
     staff_queries,
     summary,
 )
@@ -35,14 +37,22 @@ DESK: Routes = (
     Route(command(*desk_login.LOGIN_WORDS), plain(desk_login.login_link)),
     Route(clicked(desk_login.MENU_KEY), plain(desk_login.login_link)),
 )
-BINDING: Routes = (
-    Route(command(*binding.BIND_WORDS, attached=True), binding.bind),
-    Route(on(Kind.UNSUBSCRIBE), plain(binding.unsubscribe)),
-    Route(command("邀请码"), binding.invite),
-    Route(staff(parsed(command(*binding.DUTY_WORDS, attached=True), binding.duty_switch)), binding.duty),
-    Route(when(binding.unbound_subscriber), plain(binding.welcome)),
-    Route(when(binding.unbound), plain(binding.how_to_bind)),
-)
+
+
+def binding_routes(binder: binding.Binding) -> Routes:
+    return (
+        Route(command(*binding.BIND_WORDS, attached=True), binder.by_text),
+        Route(binding.scanned_code, binder.by_scan),
+        Route(on(Kind.UNSUBSCRIBE), plain(binding.unsubscribe)),
+        Route(command("邀请码"), binding.invite),
+        Route(staff(parsed(command(*binding.DUTY_WORDS, attached=True), binding.duty_switch)), binding.duty),
+        Route(when(binding.unbound_subscriber), plain(binding.welcome)),
+        Route(binding.code_alone, binder.by_code_alone),
+        Route(when(binding.unbound), plain(binding.how_to_bind)),
+    )
+
+
+BINDING = binding_routes(binding.Binding())  # without the profile question: for tests of binding alone
 PAGING: Routes = (Route(said(*paging.MORE), paging.more, paged=False),)
 
 
@@ -83,15 +93,26 @@ SUMMARY: Routes = (
     Route(command("数据"), summary.staff_data),
 )
 HELP: Routes = (
-    Route(on(Kind.UNSUBSCRIBE, Kind.EVENT), plain(help.silent)),
+    Route(on(Kind.UNSUBSCRIBE, Kind.EVENT, Kind.SCAN), plain(help.silent)),
     Route(on(Kind.SUBSCRIBE), plain(help.welcome)),
     Route(on(Kind.UNSUPPORTED), plain(help.unsupported)),
 )
-HOOKS: dict[str, Hooks[Context]] = {**monthly_report.hooks, **dispute_warning.hooks, **hardship.hooks}
+HOOKS: dict[str, Hooks[Context]] = {
+    **monthly_report.hooks,
+    **dispute_warning.hooks,
+    **hardship.hooks,
+    **profile.hooks,
+}
 
 
 def form_routes(desk: FormDesk[Context]) -> Routes:
     return (Route(desk.starting, desk.start), Route(desk.in_form, desk.answer))
+
+
+def _profile_asker(desk: FormDesk[Context]) -> binding.AskProfile:
+    """Starts the name-and-mobile form as if the user had sent `我的信息`."""
+    form = desk.forms[profile.FORM_ID]
+    return lambda ctx: desk.start(ctx, Started(form, Command("", "")))
 
 
 def build_dispatcher() -> Dispatcher:
@@ -99,7 +120,7 @@ def build_dispatcher() -> Dispatcher:
     desk = FormDesk[Context](shipped_forms(), HOOKS)
     routes = (
         *DESK,
-        *BINDING,
+        *binding_routes(binding.Binding(ask_profile=_profile_asker(desk))),
         *PAGING,
         *STAFF_QUERIES,
         *MONTHLY_REPORT,
