@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bot.services.figures import period_figures
-from bot.staff_desk import pages
+from bot.staff_desk import pages, warnings
 from bot.staff_desk.auth import Staff, services
 from domain.periods import reporting_month
 from storage import stats
@@ -28,6 +28,7 @@ def dashboard(request: Request, viewer: Staff) -> Response:
         figures = [period_figures(session, month.period, settings, today) for month in months]
         open_warnings = stats.count_warnings(session, stats.OPEN_WARNING_STATES)
         waiting = stats.count_applications(session, stats.PENDING_REVIEW_STATES)
+        warnings_overview = warnings.overview(session, found.clock(), settings.zone)
     return pages.show(
         request,
         viewer,
@@ -35,4 +36,5 @@ def dashboard(request: Request, viewer: Staff) -> Response:
         months=list(zip(months, figures, strict=True)),
         open_warnings=open_warnings,
         waiting=waiting,
+        warnings_overview=warnings_overview,
     )

@@ -7,13 +7,13 @@ import logging
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.staff_desk import assets, dashboard, login, pages
+from bot.staff_desk import assets, dashboard, login, pages, warnings
 from bot.staff_desk.auth import CsrfRefused, SignInNeeded
 from bot.staff_desk.security import desk_headers
 
 log = logging.getLogger("unionbot.desk")
 router = APIRouter()
-for part in (assets, login, dashboard):
+for part in (assets, login, dashboard, warnings):
     router.include_router(part.router)
 
 
