@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from domain import commands
-from domain.enums import WarningLevel
+from domain.enums import WarningLevel, WarningState
 
 MEDIATION_DAYS = 15  # 劳动争议调解仲裁法 Art. 14: unresolved after 15 days, the parties may go to arbitration
 MAX_NOTE = 300  # characters: the note travels on to the reporter inside one 2,000-byte message
@@ -37,6 +38,21 @@ class Verb(StrEnum):
 def mediation_day(started: date, today: date) -> int:
     """Day N of the mediation period (`MEDIATION_DAYS` long); the first day counts as day 1."""
     return max((today - started).days + 1, 1)
+
+
+def days_open(reported_at: datetime, now: datetime, zone: ZoneInfo) -> int:
+    """Whole days since the case was reported, on the federation's calendar (0 on the day it came in)."""
+    return (now.astimezone(zone).date() - reported_at.astimezone(zone).date()).days
+
+
+def current_mediation_day(
+    state: WarningState, started_at: datetime | None, now: datetime, zone: ZoneInfo
+) -> int | None:
+    """Day N of a case's mediation on the federation's calendar, while it is being mediated (else None): the chat
+    and the desk count the same day."""
+    if state != WarningState.MEDIATING or started_at is None:
+        return None
+    return mediation_day(started_at.astimezone(zone).date(), now.astimezone(zone).date())
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,16 @@ from bot.services import links
 from bot.services.notify import notify
 from config.warning_levels import Assessment, assess, level_rules
 from domain import commands, timefmt
-from domain.enums import Role, WarningLevel, WarningState
-from domain.warning_rules import MAX_NOTE, MEDIATION_DAYS, Command, Verb, mediation_day, parse_level, read_command
+from domain.enums import Role, WarningLevel
+from domain.warning_rules import (
+    MAX_NOTE,
+    MEDIATION_DAYS,
+    Command,
+    Verb,
+    current_mediation_day,
+    parse_level,
+    read_command,
+)
 from domain.workflows import Actor, Audience, NotAllowed, decide
 from domain.workflows.warning import WARNING, action_of, verbs
 from handlers.context import Context
@@ -70,15 +78,17 @@ def _on_submit(ctx: Context, _form: Form, filed: Filed) -> list[Say]:
     return [Say("dispute_warning/receipt.j2", context)]
 
 
-def _owner(warning: DisputeWarning) -> str:
+def photo_owner(warning: DisputeWarning) -> str:
+    """Whose files the case's photos are stored as (`storage.media`), for the chat's links and the desk's."""
     return f"{WARNING.kind}:{warning.id}"
 
 
 def _fetch_photos(ctx: Context, warning: DisputeWarning) -> None:
     """WeChat keeps a photo for 3 days only: fetch each one now, through the outbox, into encrypted files."""
+    owner = photo_owner(warning)
     for media_id in warning.photos:
-        if media.register(ctx.session, media_id=media_id, owner=_owner(warning), uploaded_by=ctx.openid, now=ctx.now):
-            outbox.enqueue_media(ctx.session, media_id=media_id, owner=_owner(warning), openid=ctx.openid, now=ctx.now)
+        if media.register(ctx.session, media_id=media_id, owner=owner, uploaded_by=ctx.openid, now=ctx.now):
+            outbox.enqueue_media(ctx.session, media_id=media_id, owner=owner, openid=ctx.openid, now=ctx.now)
 
 
 def _alert(ctx: Context, warning: DisputeWarning, member: Member) -> None:
@@ -128,11 +138,7 @@ def _may_view(member: Member | None, warning: DisputeWarning) -> bool:
 
 
 def _day(ctx: Context, warning: DisputeWarning) -> int | None:
-    """Day N of the mediation period, while the case is being mediated."""
-    if warning.state != WarningState.MEDIATING or warning.mediation_started_at is None:
-        return None
-    started = warning.mediation_started_at.astimezone(ctx.settings.zone).date()
-    return mediation_day(started, ctx.local_now.date())
+    return current_mediation_day(warning.state, warning.mediation_started_at, ctx.now, ctx.settings.zone)
 
 
 def case_command(ctx: Context, command: Command) -> str:
@@ -166,7 +172,7 @@ def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
         for event in warnings.events(ctx.session, warning)
     ]
     staff = identity.is_staff(member)
-    stored = media.files_of(ctx.session, _owner(warning)) if staff else []
+    stored = media.files_of(ctx.session, photo_owner(warning)) if staff else []
     photo_links = [links.signed_url(ctx.settings, item.path, ctx.now) for item in stored if item.path is not None]
     return ctx.render(
         "dispute_warning/case.j2",

@@ -6,8 +6,6 @@ is not staff is refused politely, except `预警`, which chairs and warners use 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.services import export, links
 from bot.services.figures import period_figures as figures_of
 from bot.services.figures import summary_table
@@ -15,7 +13,7 @@ from domain.commands import Command
 from domain.enums import Role, WarningState
 from domain.normalize import ParseError, parse_period
 from domain.periods import Period, reporting_month
-from domain.warning_rules import MEDIATION_DAYS
+from domain.warning_rules import MEDIATION_DAYS, current_mediation_day, days_open
 from handlers.context import Context
 from storage import hardship as cases
 from storage import identity, stats
@@ -123,10 +121,10 @@ def warnings(ctx: Context, command: Command) -> str:
         {
             "warning": warning,
             "enterprise": enterprise,
-            "age": _days_since(warning.created_at, ctx),
-            "mediation_day": _days_since(warning.mediation_started_at, ctx) + 1
-            if warning.state == WarningState.MEDIATING and warning.mediation_started_at
-            else None,
+            "age": days_open(warning.created_at, ctx.now, ctx.settings.zone),
+            "mediation_day": current_mediation_day(
+                warning.state, warning.mediation_started_at, ctx.now, ctx.settings.zone
+            ),
         }
         for warning, enterprise in stats.open_warnings(ctx.session, states, LIST_LIMIT)
     ]
@@ -140,12 +138,6 @@ def warnings(ctx: Context, command: Command) -> str:
         mediation_days=MEDIATION_DAYS,
         labels=export.labels(),
     )
-
-
-def _days_since(moment: datetime | None, ctx: Context) -> int:
-    if moment is None:
-        return 0
-    return (ctx.local_now.date() - moment.astimezone(ctx.settings.zone).date()).days
 
 
 def pending(ctx: Context, command: Command) -> str:

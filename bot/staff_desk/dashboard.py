@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.services import export, figures
 from bot.services.figures import PeriodFigures, period_figures
-from bot.staff_desk import pages
+from bot.staff_desk import pages, warnings
 from bot.staff_desk.auth import Staff, services
 from bot.staff_desk.rate_chart import RateChart, rate_chart
 from config.settings import Settings
@@ -56,9 +56,9 @@ def _by_community(
     return [(name, [(month, rows.get(name)) for month, rows in zip(months, found, strict=True)]) for name in names]
 
 
-def _overdue(session: Session, figures: list[PeriodFigures], now: datetime) -> Overdue | None:
-    """The newest month of `figures` whose deadline has passed, and how many enterprises still owe it."""
-    for found in figures:
+def _overdue(session: Session, shown: list[PeriodFigures], now: datetime) -> Overdue | None:
+    """The newest month of `shown` whose deadline has passed, and how many enterprises still owe it."""
+    for found in shown:
         past = [due for due in found.owed if due.by <= now]
         if past:
             return Overdue(Month.parse_key(past[-1].month), stats.missing_count(session, past[-1:]))
@@ -74,18 +74,19 @@ def dashboard(request: Request, viewer: Staff) -> Response:
     collecting = reporting_month(today)
     months = [collecting, collecting.shift(-1)]
     with found.db.transaction(keep_loaded=True) as session:
-        figures = [period_figures(session, month.period, settings, today) for month in months]
-        communities = _by_community(months, [desk_dashboard.coverage_by_community(session, f.owed) for f in figures])
-        chart = _rate_history(session, settings, today, dict(zip(months, figures, strict=True)))
-        overdue = _overdue(session, figures, now)
+        shown = [period_figures(session, month.period, settings, today) for month in months]
+        communities = _by_community(months, [desk_dashboard.coverage_by_community(session, f.owed) for f in shown])
+        chart = _rate_history(session, settings, today, dict(zip(months, shown, strict=True)))
+        overdue = _overdue(session, shown, now)
         by_state = desk_dashboard.applications_by_state(session)
         open_warnings = stats.count_warnings(session, stats.OPEN_WARNING_STATES)
         waiting = stats.count_applications(session, stats.PENDING_REVIEW_STATES)
+        warnings_overview = warnings.overview(session, found.clock(), settings.zone)
     return pages.show(
         request,
         viewer,
         "dashboard.html.j2",
-        months=list(zip(months, figures, strict=True)),
+        months=list(zip(months, shown, strict=True)),
         communities=communities,
         chart=chart,
         overdue=overdue,
@@ -93,4 +94,5 @@ def dashboard(request: Request, viewer: Staff) -> Response:
         labels=export.labels(),
         open_warnings=open_warnings,
         waiting=waiting,
+        warnings_overview=warnings_overview,
     )

@@ -7,13 +7,13 @@ import logging
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.staff_desk import assets, dashboard, data, enterprises, hardship, login, pages, people, reports
+from bot.staff_desk import assets, dashboard, data, enterprises, hardship, login, pages, people, reports, warnings
 from bot.staff_desk.auth import CsrfRefused, SignInNeeded
 from bot.staff_desk.security import desk_headers
 
 log = logging.getLogger("unionbot.desk")
 router = APIRouter()
-for part in (assets, login, dashboard, reports, hardship, enterprises, data, people):
+for part in (assets, login, dashboard, reports, warnings, hardship, enterprises, data, people):
     router.include_router(part.router)
 
 
