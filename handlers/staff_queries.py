@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.services import export, links
 from bot.services.figures import period_figures as figures_of
 from bot.services.figures import summary_table
+from domain import timefmt
 from domain.commands import Command
 from domain.enums import WarningState
 from domain.normalize import ParseError, parse_period
@@ -123,6 +124,9 @@ def warnings(ctx: Context, command: Command) -> str:
             "warning": warning,
             "enterprise": enterprise,
             "age": _days_since(warning.created_at, ctx),
+            "closed": timefmt.span(warning.created_at, warning.closed_at, ctx.settings.zone)
+            if warning.closed_at
+            else None,
             "mediation_day": _days_since(warning.mediation_started_at, ctx) + 1
             if warning.state == WarningState.MEDIATING and warning.mediation_started_at
             else None,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from storage.models import Conversation, Draft, Submission
+from storage.models import Conversation, Draft, ReceiptCounter, Submission
 
 
 class DraftConflict(Exception):
@@ -103,7 +103,7 @@ def submit(
         return existing
     record = Submission(
         form_id=form_id,
-        receipt=f"~{secrets.token_hex(8)}",  # replaced by prefix + id once the id exists
+        receipt=f"{receipt_prefix}{next_receipt_number(session, receipt_prefix)}",
         draft_key=draft_key,
         openid=openid,
         enterprise_id=enterprise_id,
@@ -112,7 +112,38 @@ def submit(
     )
     session.add(record)
     session.flush()
-    record.receipt = f"{receipt_prefix}{record.id}"
-    session.add(record)
-    session.flush()
     return record
+
+
+def next_receipt_number(session: Session, prefix: str) -> int:
+    """The next number of this kind of receipt. The UPDATE locks the counter row until the transaction ends, so
+    two submissions at once get consecutive numbers; a kind's first receipt starts its row after any number that
+    kind already used (receipts made before the counters were numbered by submission id)."""
+    bumped = session.execute(
+        update(ReceiptCounter)
+        .where(col(ReceiptCounter.prefix) == prefix)
+        .values(last=col(ReceiptCounter.last) + 1)
+        .returning(col(ReceiptCounter.last)),
+        execution_options={"synchronize_session": False},
+    ).scalar_one_or_none()
+    if bumped is not None:
+        return int(bumped)
+    first = highest_receipt_number(session, prefix) + 1
+    try:
+        with session.begin_nested():
+            session.add(ReceiptCounter(prefix=prefix, last=first))
+    except IntegrityError:  # another transaction started this kind's counter meanwhile: take the next one
+        return next_receipt_number(session, prefix)
+    return first
+
+
+def highest_receipt_number(session: Session, prefix: str) -> int:
+    """The largest number among stored receipts `prefix<digits>`, 0 when there are none."""
+    numbers = [
+        int(receipt[len(prefix) :])
+        for receipt in session.exec(
+            select(Submission.receipt).where(col(Submission.receipt).startswith(prefix, autoescape=True))
+        )
+        if receipt[len(prefix) :].isdigit()
+    ]
+    return max(numbers, default=0)

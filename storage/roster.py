@@ -50,8 +50,23 @@ class RosterError(Exception):
     """The file as a whole cannot be imported (unreadable, unknown type, no header row)."""
 
 
+LABELS = {field: header for header, field in HEADERS.items() if header != field}  # each field's Chinese header
+
+
 class RowError(Exception):
-    """One row is rejected; the message says why, for the operator."""
+    """One row is rejected: `column` (a field) and why, in Chinese. The message names the column as the file's
+    own header does (`import_table`), or by its Chinese header when there is no file."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(column, reason)
+        self.column = column
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.named(LABELS.get(self.column, self.column))
+
+    def named(self, header: str) -> str:
+        return f"{header}：{self.reason}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # field → the header the file gives it
 
     def count(self, change: Change) -> None:
         if change == "added":
@@ -88,30 +104,30 @@ def validate_credit_code(text: str) -> str:
     try:
         return str(uscc.validate(code))
     except InvalidLength:
-        raise RowError(f"credit code {code!r} has {len(code)} characters, not 18") from None
+        raise RowError("credit_code", f"“{code}”有 {len(code)} 位，应为 18 位") from None
     except InvalidFormat:
-        raise RowError(f"credit code {code!r} is not in the right format") from None
+        raise RowError("credit_code", f"“{code}”格式不对") from None
     except InvalidChecksum:
-        raise RowError(f"credit code {code!r}: the check character does not match") from None
+        raise RowError("credit_code", f"“{code}”校验位不对") from None
     except ValidationError:
-        raise RowError(f"credit code {code!r} is not valid") from None
+        raise RowError("credit_code", f"“{code}”无效") from None
 
 
 def parse_row(values: dict[str, Cell]) -> EnterpriseRow:
     name = _kept(values.get("name"))
     if not name:
-        raise RowError("name is missing")
+        raise RowError("name", "未填写")
     if len(name) > MAX_NAME:
-        raise RowError(f"name is longer than {MAX_NAME} characters")
+        raise RowError("name", f"超过 {MAX_NAME} 个字")
     raw_code = values.get("credit_code")
     if isinstance(raw_code, float):
-        raise RowError("credit code is stored as a number and has lost digits; format that column as text")
+        raise RowError("credit_code", "被存成了数字，已丢失位数；请把这一列设为文本格式后重新导入")
     code_text = _text(raw_code)
     if not code_text:
-        raise RowError("credit code is missing")
+        raise RowError("credit_code", "未填写")
     community = _kept(values.get("community")) or None
     if community is not None and len(community) > MAX_COMMUNITY:
-        raise RowError(f"community is longer than {MAX_COMMUNITY} characters")
+        raise RowError("community", f"超过 {MAX_COMMUNITY} 个字")
     return EnterpriseRow(
         credit_code=validate_credit_code(code_text),
         name=name,
@@ -133,12 +149,12 @@ def _kept(value: Cell) -> str:
 
 def _employees(value: Cell) -> int | None:
     if isinstance(value, bool):
-        raise RowError(f"employees {value!r} is not a whole number")
+        raise RowError("employees", f"“{value}”不是整数")
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise RowError(f"employees {value!r} is not a whole number")
+            raise RowError("employees", f"“{value}”不是整数")
         number = int(value)
     else:
         text = _text(value).replace(",", "")
@@ -146,10 +162,10 @@ def _employees(value: Cell) -> int | None:
             return None
         match = _EMPLOYEES.fullmatch(text)
         if match is None:
-            raise RowError(f"employees {text!r} is not a whole number")
+            raise RowError("employees", f"“{text}”不是整数")
         number = int(match[1])
     if number < 0:
-        raise RowError(f"employees {number} is negative")
+        raise RowError("employees", f"“{number}”是负数")
     return number
 
 
@@ -163,7 +179,7 @@ def _has_union(value: Cell) -> bool | None:
         return True
     if text in _NO:
         return False
-    raise RowError(f"has_union {text!r} is neither 是 nor 否")
+    raise RowError("has_union", f"“{text}”应为“是”或“否”")
 
 
 def read_table(path: Path) -> list[Sequence[Cell]]:
@@ -225,6 +241,7 @@ def rows_of(table: Sequence[Sequence[Cell]], report: ImportReport) -> Iterator[t
     index, columns = _header(table)
     header = [_kept(cell) for cell in table[index]]
     report.ignored_columns = [name for name, column in zip(header, columns, strict=True) if name and not column]
+    report.headers = {column: name for name, column in zip(header, columns, strict=True) if column}
     for number, row in enumerate(table[index + 1 :], start=index + 2):
         if all(_text(cell) == "" for cell in row):
             continue
@@ -239,12 +256,11 @@ def import_table(session: Session, table: Sequence[Sequence[Cell]], now: datetim
         try:
             row = parse_row(values)
         except RowError as exc:
-            report.rejected.append((number, str(exc)))
+            report.rejected.append((number, exc.named(report.headers.get(exc.column, exc.column))))
             continue
         if row.credit_code in first_seen:
-            report.rejected.append(
-                (number, f"credit code {row.credit_code} already on row {first_seen[row.credit_code]}")
-            )
+            repeated = RowError("credit_code", f"{row.credit_code} 与第 {first_seen[row.credit_code]} 行重复")
+            report.rejected.append((number, repeated.named(report.headers["credit_code"])))
             continue
         first_seen[row.credit_code] = number
         report.count(upsert_enterprise(session, row, now))

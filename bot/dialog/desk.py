@@ -127,7 +127,7 @@ class FormDesk(Generic[C]):
         if role not in form.roles:
             return ctx.render("forms/_not_allowed.j2", title=form.title, roles=sorted(form.roles), role=role)
         engine = Engine(form)
-        notices: list[Say] = []
+        notices: list[Say] = self._set_aside(ctx, form)
         draft = self._live_draft(ctx, form, drafts.load_draft(ctx.session, ctx.openid, form.id), notices)
         if draft is not None and draft.state.get("mode") != Mode.DONE:
             step = engine.offer_resume(self._state(ctx, form, draft))
@@ -155,6 +155,18 @@ class FormDesk(Generic[C]):
         return self._finish(ctx, form, draft, step, notices)
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _set_aside(self, ctx: C, starting: Form) -> list[Say]:
+        """Starting a form while another is half-filled keeps the other: say so, and how to return to it."""
+        pointer = ctx.session.get(Conversation, ctx.openid)
+        if pointer is None or pointer.active_form in (None, starting.id) or pointer.active_form not in self.forms:
+            return []
+        other = self.forms[str(pointer.active_form)]
+        state = unfinished(ctx, other)
+        if state is None:
+            return []
+        word = other.start_words[0] if other.start_words else ""
+        return [Say("forms/_set_aside.j2", {"title": other.title, "filled": len(state.answers), "word": word})]
 
     @staticmethod
     def _live_draft(ctx: C, form: Form, draft: Draft | None, notices: list[Say]) -> Draft | None:
