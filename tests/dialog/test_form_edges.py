@@ -60,7 +60,7 @@ def test_a_wrong_choice_lists_the_options_once(chat: Chat) -> None:
 
 @pytest.mark.parametrize(("said", "months", "last_month"), [("半年", 6, "2027-04"), ("三个月", 3, "2027-01")])
 def test_an_exemption_reads_a_duration(chat: Chat, db: Database, said: str, months: int, last_month: str) -> None:
-    chat.dialogue([("免交", "从哪个月开始"), ("2026年11月", "共申请多长时间"), ("两周", "请按月填写")])
+    chat.dialogue([("免交", "从哪个月开始"), ("2026年11月", "如 3、三个月、半年"), ("两周", "请按月填写")])
     chat.dialogue([(said, "申请理由"), ("连续亏损", f"申请月数：{months} 个月"), ("确认", "回执号 E")])
     with db.transaction() as session:
         [exemption] = session.exec(select(DuesExemption)).all()
