@@ -76,7 +76,7 @@ def _on_submit(ctx: Context, form: Form, filed: Filed) -> list[Say]:
     answers = sealed.open_answers(form, record.answers, key)
     context = filed.context
     version = str(context.get("ctx", {}).get("consent_version") or hardship_config().consent_version)
-    amended = cases.by_receipt(ctx.session, str(context.get("amends") or ""))
+    amended = cases.by_receipt(ctx.session, str(context.get(desk.AMENDS) or ""))
     standing = Actor.FILER if amended is not None and amended.chair == ctx.openid else None
     if amended is not None and HARDSHIP.allows(amended.state, Action.RESUBMIT, standing):
         row = amended
@@ -221,7 +221,7 @@ def _amend(ctx: Context, row: HardshipApplication) -> str:
     assert record is not None
     filed = sealed.open_answers(form, record.answers, ctx.settings.data_key)
     intro = Say("hardship/amend_intro.j2", {"receipt": row.receipt, "reason": row.return_reason or ""})
-    reopened = desk.reopen(ctx, form, filed, {**_form_context(), "amends": row.receipt}, intro)
+    reopened = desk.reopen(ctx, form, filed, {**_form_context(), desk.AMENDS: row.receipt}, intro)
     return reopened if reopened is not None else ctx.render("hardship/draft_pending.j2", receipt=row.receipt)
 
 

@@ -96,14 +96,21 @@ def submit(
     enterprise_id: int | None,
     answers: dict[str, Any],
     now: datetime,
+    amends: str | None = None,
 ) -> Submission:
-    """One record per draft: a second submit of the same draft returns the first record."""
+    """One record per draft: a second submit of the same draft returns the first record. Its receipt is the kind's
+    next number (Y12), or, amending an earlier receipt, that receipt's next version (H7-2)."""
     existing = session.exec(select(Submission).where(Submission.draft_key == draft_key)).first()
     if existing is not None:
         return existing
+    receipt = (
+        amendment_receipt(session, amends)
+        if amends
+        else f"{receipt_prefix}{next_receipt_number(session, receipt_prefix)}"
+    )
     record = Submission(
         form_id=form_id,
-        receipt=f"{receipt_prefix}{next_receipt_number(session, receipt_prefix)}",
+        receipt=receipt,
         draft_key=draft_key,
         openid=openid,
         enterprise_id=enterprise_id,
@@ -147,3 +154,11 @@ def highest_receipt_number(session: Session, prefix: str) -> int:
         if receipt[len(prefix) :].isdigit()
     ]
     return max(numbers, default=0)
+
+
+def amendment_receipt(session: Session, amended: str) -> str:
+    """H7-2, H7-3 …: the amended receipt's next version (the user's lock serialises their amendments)."""
+    versions = session.exec(
+        select(Submission.receipt).where(col(Submission.receipt).startswith(f"{amended}-", autoescape=True))
+    ).all()
+    return f"{amended}-{len(versions) + 2}"

@@ -14,6 +14,7 @@ from storage.models import Submission
 from tests.conftest import enroll
 from tests.harness import NOW, Chat, Clock, Service, running_service
 from tests.test_dispute_warning import COMPANY, STORY, file, receipt_of
+from tests.test_hardship import file_application
 from tests.test_monthly_report import file_core
 
 
@@ -55,6 +56,8 @@ def test_receipts_count_per_kind_and_start_past_older_numbers(svc: Service, chai
     assert file(chair) == "W14"
     chair.dialogue([("缓交", "从哪个月开始"), ("上个月", "几个月"), ("3个月", "理由"), ("周转困难", "请核对")])
     assert receipt_of(chair.say("确认")) == "E1"
+    file_application(chair)
+    assert "申请编号 H1，" in chair.say("确认")
 
 
 def test_a_closed_case_shows_when_it_came_in_and_closed(svc: Service, chair: Chat, clock: Clock) -> None:

@@ -209,7 +209,8 @@ def test_staff_walk_the_case_and_the_chair_corrects_a_returned_application(
     assert row.receipt == h and row.state == HardshipState.SUBMITTED
     assert row.annual_income == Decimal("48000") and row.per_capita_monthly == Decimal("1000.00")
     with db.transaction() as session:
-        assert len(session.exec(select(Submission)).all()) == 2
+        receipts = [record.receipt for record in session.exec(select(Submission).order_by(col(Submission.id)))]
+    assert receipts == [h, f"{h}-2"]  # the amendment is a version of its application, not the next application
 
     assert "不能办理“公示”" in staff.say(f"公示 {h}")
     assert "已入户核实" in staff.say(f"入户 Ｈ{h[1:]} 已入户，情况属实")  # a full-width receipt

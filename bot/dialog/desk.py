@@ -51,6 +51,7 @@ class Turn(Protocol):
 
 C = TypeVar("C", bound=Turn)
 log = logging.getLogger("unionbot.drafts")
+AMENDS = "amends"  # the context key naming the receipt a reopened form amends
 SWEEP_BATCH = 500  # drafts deleted per transaction, so no sweep holds the table for long
 
 
@@ -193,10 +194,12 @@ class FormDesk(Generic[C]):
     def _submit(self, ctx: C, form: Form, draft: Draft, step: Step) -> list[Say]:
         assert isinstance(step.action, Submit)
         member = ctx.member
+        amends = step.state.context.get(AMENDS)
         record = drafts.submit(
             ctx.session,
             form_id=form.id,
             receipt_prefix=form.receipt_prefix,
+            amends=str(amends) if amends else None,
             draft_key=f"{draft.id}:{draft.created_at.isoformat()}",
             openid=ctx.openid,
             enterprise_id=member.enterprise_id if member else None,
@@ -273,7 +276,9 @@ def filling_a_form(ctx: Turn) -> bool:
 
 def reopen(ctx: Turn, form: Form, answers: dict[str, Any], context: dict[str, Any], intro: Say) -> str | None:
     """A filed form opened again at its summary, prefilled (a returned case being amended): saved, confirmed and
-    submitted through the same path as a first filing. None while another draft of the form is unfinished."""
+    submitted through the same path as a first filing. None while another draft of the form is unfinished.
+    A context naming the receipt it amends (`AMENDS`) numbers the new submission under it (H7-2), so an amendment
+    takes no number from the next filing of its kind."""
     pending = drafts.load_draft(ctx.session, ctx.openid, form.id)
     if pending is not None and pending.state.get("mode") != Mode.DONE:
         return None
