@@ -132,6 +132,55 @@ def parse_integer(text: str, *, minimum: int | None = None, maximum: int | None 
     return int(value)
 
 
+# A length of time: 3个月, 三个月, 半年, 一年半, 两周, 10天. Each unit in days or months (a month is no fixed
+# number of days, so a months question refuses 两周 rather than guess, and a days question refuses 3个月).
+_DURATION = re.compile(r"^(?P<count>.*?)(?P<half>半)?(?P<unit>个?半?月|年|个?(?:星期|礼拜)|周|天|日)(?P<and_half>半)?$")
+_DURATION_UNITS: dict[str, tuple[Literal["month", "day"], int]] = {
+    "月": ("month", 1),
+    "年": ("month", 12),
+    "周": ("day", 7),
+    "星期": ("day", 7),
+    "礼拜": ("day", 7),
+    "天": ("day", 1),
+    "日": ("day", 1),
+}
+
+
+def _not_whole(unit: Literal["month", "day"], text: str, example: str) -> ParseError:
+    if unit == "month":
+        return ParseError("duration_in_months", text=text.strip(), example=example)
+    return ParseError("duration_in_days", text=text.strip(), example=example)
+
+
+def parse_duration(text: str, *, unit: Literal["month", "day"]) -> int:
+    """Whole months (or days) in a length of time; a bare number is counted in `unit`."""
+    example = "3个月、半年" if unit == "month" else "10天、两周"
+    cleaned = _clean(text, example).replace(" ", "")
+    found = _DURATION.fullmatch(cleaned)
+    if found is None:
+        value = _number(cleaned, shown=text, example=example)
+    else:
+        word = found["unit"].lstrip("个")
+        half_unit = word.startswith("半")  # 半个月, 三个半月
+        word = word.removeprefix("半")
+        said, scale = _DURATION_UNITS[word]
+        if said != unit:
+            raise _not_whole(unit, text, example)
+        count = found["count"]
+        if count in ("", "半") and (found["half"] or half_unit) and not found["and_half"]:
+            value = Decimal("0.5")  # 半年, 半个月
+        else:
+            value = _number(count, shown=text, example=example) if count else Decimal(1)
+            if found["half"] or half_unit or found["and_half"]:
+                value += Decimal("0.5")  # 一年半, 三个半月
+        value *= scale
+    if value != value.to_integral_value():
+        raise _not_whole(unit, text, example)
+    if value < 1:
+        raise ParseError("too_small", limit=1)
+    return int(value)
+
+
 def parse_decimal(text: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
     """Like parse_integer but fractions are allowed; the result is exact, never a float."""
     value = _number(_strip_count_unit(_clean(text, "12.5")), shown=text, example="12.5")

@@ -49,3 +49,14 @@ def wall_chinese_minute(wall: datetime) -> str:
 def chinese_day(value: date) -> str:
     """2026年11月25日"""
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def month_day(value: date) -> str:
+    """11月3日, where the year goes without saying"""
+    return f"{value.month}月{value.day}日"
+
+
+def span(opened: datetime, closed: datetime, zone: ZoneInfo) -> dict[str, object]:
+    """A closed case's dates and length on the wall clock: 受理 11月3日，结案 11月20日，历时 17 天."""
+    start, end = local(opened, zone).date(), local(closed, zone).date()
+    return {"opened": month_day(start), "closed": month_day(end), "days": (end - start).days}

@@ -125,13 +125,14 @@ def names_a_case(_ctx: Context, said: commands.Command) -> Command | None:
 
 
 def _may_view(member: Member | None, warning: DisputeWarning) -> bool:
-    """Staff see every case; the reporter sees theirs; a chair sees the warnings of their own enterprise."""
+    """Staff see every case; the reporter sees theirs; the enterprise's chair and warners see its warnings,
+    whichever of them filed it."""
     if member is None:
         return False
     if identity.is_staff(member) or member.openid == warning.reporter:
         return True
     return (
-        member.role == Role.CHAIR
+        member.role in (Role.CHAIR, Role.WARNER)
         and warning.enterprise_id is not None
         and member.enterprise_id == warning.enterprise_id
     )
@@ -182,6 +183,7 @@ def _view(ctx: Context, warning: DisputeWarning, member: Member | None) -> str:
         found_at=_local(ctx, warning.found_at),
         day=_day(ctx, warning),
         days=MEDIATION_DAYS,
+        closed=timefmt.span(warning.created_at, warning.closed_at, ctx.settings.zone) if warning.closed_at else None,
         events=history,
         staff=staff,
         possible=[verb.value for verb in verbs(WARNING.possible(warning.state, Actor.STAFF))],

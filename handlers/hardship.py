@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.services.notify import notify
 from config.hardship import hardship_config
 from domain import timefmt
 from domain.commands import Command
-from domain.enums import Role
+from domain.enums import HardshipState, Role
 from domain.normalize import ParseError, parse_money
 from domain.workflows import Actor, Audience, NotAllowed, decide
 from domain.workflows.hardship import HARDSHIP, Action, add_working_days
@@ -76,7 +76,7 @@ def _on_submit(ctx: Context, form: Form, filed: Filed) -> list[Say]:
     answers = sealed.open_answers(form, record.answers, key)
     context = filed.context
     version = str(context.get("ctx", {}).get("consent_version") or hardship_config().consent_version)
-    amended = cases.by_receipt(ctx.session, str(context.get("amends") or ""))
+    amended = cases.by_receipt(ctx.session, str(context.get(desk.AMENDS) or ""))
     standing = Actor.FILER if amended is not None and amended.chair == ctx.openid else None
     if amended is not None and HARDSHIP.allows(amended.state, Action.RESUBMIT, standing):
         row = amended
@@ -221,7 +221,7 @@ def _amend(ctx: Context, row: HardshipApplication) -> str:
     assert record is not None
     filed = sealed.open_answers(form, record.answers, ctx.settings.data_key)
     intro = Say("hardship/amend_intro.j2", {"receipt": row.receipt, "reason": row.return_reason or ""})
-    reopened = desk.reopen(ctx, form, filed, {**_form_context(), "amends": row.receipt}, intro)
+    reopened = desk.reopen(ctx, form, filed, {**_form_context(), desk.AMENDS: row.receipt}, intro)
     return reopened if reopened is not None else ctx.render("hardship/draft_pending.j2", receipt=row.receipt)
 
 
@@ -241,6 +241,10 @@ def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, r
         return ctx.render("hardship/usage.j2", receipt=row.receipt)
     if HARDSHIP.move(action).needs_note and not rest:  # asked for before the state: the command is incomplete
         return ctx.render("hardship/need_reason.j2", receipt=row.receipt, action=action.value)
+    running_until = _notice_running_until(ctx, row) if action is Action.APPROVE else None
+    if running_until is not None:
+        start = timefmt.chinese_day(row.notice_start) if row.notice_start else ""
+        return ctx.render("hardship/notice_running.j2", row=row, start=start, end=timefmt.chinese_day(running_until))
     try:
         move = decide(HARDSHIP, row.state, action, Actor.STAFF)
         note = _apply(ctx, row, action, rest)
@@ -253,6 +257,13 @@ def _decide(ctx: Context, member: Member, row: HardshipApplication, word: str, r
     if Audience.FILER in move.tells:
         _tell_chair(ctx, row)
     return ctx.render("hardship/moved.j2", row=row, state=_state_name(ctx, row.state), yuan=yuan, action=action.value)
+
+
+def _notice_running_until(ctx: Context, row: HardshipApplication) -> date | None:
+    """The last day of a public notice (公示) still running: it must run its full length before approval."""
+    end = row.notice_end
+    running = row.state == HardshipState.NOTICE and end is not None and ctx.local_now.date() <= end
+    return end if running else None
 
 
 def _apply(ctx: Context, row: HardshipApplication, action: Action, rest: str) -> str:
@@ -285,10 +296,12 @@ def _tell_chair(ctx: Context, row: HardshipApplication) -> None:
     state = _state_name(ctx, row.state)
     facts = {
         "receipt": row.receipt,
-        "title": hardship_form().title,
+        "title": ctx.render("hardship/update_title.j2", row=row, title=hardship_form().title, yuan=yuan),
         "state": state,
         "at": timefmt.minute(ctx.now, ctx.settings.zone),
     }
-    text = ctx.render("hardship/chair_update.j2", row=row, state=state)
+    text = ctx.render(
+        "hardship/chair_update.j2", row=row, state=state, yuan=yuan, on=timefmt.chinese_day(ctx.local_now.date())
+    )
     key = f"hardship:{row.id}:{row.state}:{ctx.incoming.dedup_key}"
     notify(ctx.session, openid=row.chair, notice="case_update", facts=facts, text=text, key=key, now=ctx.now)

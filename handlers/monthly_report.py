@@ -26,7 +26,7 @@ from domain.workflows import Actor, Audience, NotAllowed, decide
 from domain.workflows.exemption import EXEMPTION, Action
 from handlers.context import Context
 from storage import identity, reports
-from storage.models import DuesExemption, Enterprise, MonthlyReport
+from storage.models import DuesExemption, Enterprise, MonthlyReport, Submission
 
 REPORT_WORDS = frozenset({"月报", "填月报"})
 EXEMPTION_WORDS = ("免交", "缓交")
@@ -117,6 +117,13 @@ def _cared_for(report: MonthlyReport | None) -> bool:
     )
 
 
+def _filed(ctx: Context, report: MonthlyReport) -> dict[str, str]:
+    """When and under which receipt the month was filed, told before a second filing's first question."""
+    submission = ctx.session.get(Submission, report.submission_id)
+    on = timefmt.local(report.submitted_at, ctx.settings.zone).date()
+    return {"on": timefmt.month_day(on), "receipt": submission.receipt if submission else ""}
+
+
 def report_context(ctx: Context, form: Form, command: Command) -> dict[str, Any]:
     period = _period(ctx, command.args)
     member = ctx.member
@@ -124,7 +131,11 @@ def report_context(ctx: Context, form: Form, command: Command) -> dict[str, Any]
     if member is not None and member.enterprise_id is not None:
         previous = reports.latest_report(ctx.session, member.enterprise_id, period.shift(-1).key)
     settings = reporting()
+    filed = None
+    if member is not None and member.enterprise_id is not None:
+        filed = reports.latest_report(ctx.session, member.enterprise_id, period.key)
     scope: dict[str, Any] = {
+        "filed": _filed(ctx, filed) if filed else None,
         "period": period.key,
         "period_label": period.label,
         "care_last": _cared_for(previous),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.services import export, links
 from bot.services.figures import period_figures as figures_of
 from bot.services.figures import summary_table
+from domain import timefmt
 from domain.commands import Command
 from domain.enums import Role, WarningState
 from domain.normalize import ParseError, parse_period
@@ -122,6 +123,9 @@ def warnings(ctx: Context, command: Command) -> str:
             "warning": warning,
             "enterprise": enterprise,
             "age": days_open(warning.created_at, ctx.now, ctx.settings.zone),
+            "closed": timefmt.span(warning.created_at, warning.closed_at, ctx.settings.zone)
+            if warning.closed_at
+            else None,
             "mediation_day": current_mediation_day(
                 warning.state, warning.mediation_started_at, ctx.now, ctx.settings.zone
             ),

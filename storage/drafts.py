@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from storage.models import Conversation, Draft, Submission
+from storage.models import Conversation, Draft, ReceiptCounter, Submission
 
 
 class DraftConflict(Exception):
@@ -96,14 +96,21 @@ def submit(
     enterprise_id: int | None,
     answers: dict[str, Any],
     now: datetime,
+    amends: str | None = None,
 ) -> Submission:
-    """One record per draft: a second submit of the same draft returns the first record."""
+    """One record per draft: a second submit of the same draft returns the first record. Its receipt is the kind's
+    next number (Y12), or, amending an earlier receipt, that receipt's next version (H7-2)."""
     existing = session.exec(select(Submission).where(Submission.draft_key == draft_key)).first()
     if existing is not None:
         return existing
+    receipt = (
+        amendment_receipt(session, amends)
+        if amends
+        else f"{receipt_prefix}{next_receipt_number(session, receipt_prefix)}"
+    )
     record = Submission(
         form_id=form_id,
-        receipt=f"~{secrets.token_hex(8)}",  # replaced by prefix + id once the id exists
+        receipt=receipt,
         draft_key=draft_key,
         openid=openid,
         enterprise_id=enterprise_id,
@@ -112,7 +119,46 @@ def submit(
     )
     session.add(record)
     session.flush()
-    record.receipt = f"{receipt_prefix}{record.id}"
-    session.add(record)
-    session.flush()
     return record
+
+
+def next_receipt_number(session: Session, prefix: str) -> int:
+    """The next number of this kind of receipt. The UPDATE locks the counter row until the transaction ends, so
+    two submissions at once get consecutive numbers; a kind's first receipt starts its row after any number that
+    kind already used (receipts made before the counters were numbered by submission id)."""
+    bumped = session.execute(
+        update(ReceiptCounter)
+        .where(col(ReceiptCounter.prefix) == prefix)
+        .values(last=col(ReceiptCounter.last) + 1)
+        .returning(col(ReceiptCounter.last)),
+        execution_options={"synchronize_session": False},
+    ).scalar_one_or_none()
+    if bumped is not None:
+        return int(bumped)
+    first = highest_receipt_number(session, prefix) + 1
+    try:
+        with session.begin_nested():
+            session.add(ReceiptCounter(prefix=prefix, last=first))
+    except IntegrityError:  # another transaction started this kind's counter meanwhile: take the next one
+        return next_receipt_number(session, prefix)
+    return first
+
+
+def highest_receipt_number(session: Session, prefix: str) -> int:
+    """The largest number among stored receipts `prefix<digits>`, 0 when there are none."""
+    numbers = [
+        int(receipt[len(prefix) :])
+        for receipt in session.exec(
+            select(Submission.receipt).where(col(Submission.receipt).startswith(prefix, autoescape=True))
+        )
+        if receipt[len(prefix) :].isdigit()
+    ]
+    return max(numbers, default=0)
+
+
+def amendment_receipt(session: Session, amended: str) -> str:
+    """H7-2, H7-3 …: the amended receipt's next version (the user's lock serialises their amendments)."""
+    versions = session.exec(
+        select(Submission.receipt).where(col(Submission.receipt).startswith(f"{amended}-", autoescape=True))
+    ).all()
+    return f"{amended}-{len(versions) + 2}"

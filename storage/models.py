@@ -207,6 +207,15 @@ class Submission(SQLModel, table=True):
     submitted_at: datetime
 
 
+class ReceiptCounter(SQLModel, table=True):
+    """The last receipt number given per kind (Y, W, H, E, D…), so each kind counts 1, 2, 3 on its own."""
+
+    __tablename__ = "receipt_counter"
+
+    prefix: str = Field(primary_key=True, max_length=8)
+    last: int = 0
+
+
 class Conversation(SQLModel, table=True):
     """Per-user dialogue pointers: which form is in front, and the pages of a long reply still unread."""
 

@@ -55,14 +55,23 @@ class RosterError(Exception):
         self.reason = reason
 
 
-class RowError(Exception):
-    """One row is rejected: the message says why for the operator at the command line; `field` names the column at
-    fault and `reason` says what is wrong with it in Chinese, for the desk's preview."""
+LABELS = {field: header for header, field in HEADERS.items() if header != field}  # each field's Chinese header
 
-    def __init__(self, message: str, *, field: str, reason: str) -> None:
-        super().__init__(message)
-        self.field = field
+
+class RowError(Exception):
+    """One row is rejected: `column` (a field) and why, in Chinese. The message names the column as the file's
+    own header does (`import_table`), or by its Chinese header when there is no file."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(column, reason)
+        self.column = column
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.named(LABELS.get(self.column, self.column))
+
+    def named(self, header: str) -> str:
+        return f"{header}：{self.reason}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)  # field -> its column's header as the file writes it
+    headers: dict[str, str] = field(default_factory=dict)  # field → the header the file gives it
 
     def count(self, change: Change) -> None:
         if change == "added":
@@ -100,46 +109,30 @@ def validate_credit_code(text: str) -> str:
     try:
         return str(uscc.validate(code))
     except InvalidLength:
-        raise RowError(
-            f"credit code {code!r} has {len(code)} characters, not 18",
-            field="credit_code",
-            reason=f"“{code}”有{len(code)}位，应为18位",
-        ) from None
+        raise RowError("credit_code", f"“{code}”有 {len(code)} 位，应为 18 位") from None
     except InvalidFormat:
-        raise RowError(
-            f"credit code {code!r} is not in the right format", field="credit_code", reason=f"“{code}”格式不正确"
-        ) from None
+        raise RowError("credit_code", f"“{code}”格式不对") from None
     except InvalidChecksum:
-        raise RowError(
-            f"credit code {code!r}: the check character does not match",
-            field="credit_code",
-            reason=f"“{code}”的校验位不对",
-        ) from None
+        raise RowError("credit_code", f"“{code}”校验位不对") from None
     except ValidationError:
-        raise RowError(f"credit code {code!r} is not valid", field="credit_code", reason=f"“{code}”无效") from None
+        raise RowError("credit_code", f"“{code}”无效") from None
 
 
 def parse_row(values: dict[str, Cell]) -> EnterpriseRow:
     name = _kept(values.get("name"))
     if not name:
-        raise RowError("name is missing", field="name", reason="为空")
+        raise RowError("name", "未填写")
     if len(name) > MAX_NAME:
-        raise RowError(f"name is longer than {MAX_NAME} characters", field="name", reason=f"超过{MAX_NAME}个字")
+        raise RowError("name", f"超过 {MAX_NAME} 个字")
     raw_code = values.get("credit_code")
     if isinstance(raw_code, float):
-        raise RowError(
-            "credit code is stored as a number and has lost digits; format that column as text",
-            field="credit_code",
-            reason="存成了数字，已丢失位数；请把这一列设为文本格式",
-        )
+        raise RowError("credit_code", "被存成了数字，已丢失位数；请把这一列设为文本格式后重新导入")
     code_text = _text(raw_code)
     if not code_text:
-        raise RowError("credit code is missing", field="credit_code", reason="为空")
+        raise RowError("credit_code", "未填写")
     community = _kept(values.get("community")) or None
     if community is not None and len(community) > MAX_COMMUNITY:
-        raise RowError(
-            f"community is longer than {MAX_COMMUNITY} characters", field="community", reason=f"超过{MAX_COMMUNITY}个字"
-        )
+        raise RowError("community", f"超过 {MAX_COMMUNITY} 个字")
     return EnterpriseRow(
         credit_code=validate_credit_code(code_text),
         name=name,
@@ -161,12 +154,12 @@ def _kept(value: Cell) -> str:
 
 def _employees(value: Cell) -> int | None:
     if isinstance(value, bool):
-        raise _not_whole(value)
+        raise RowError("employees", f"“{value}”不是整数")
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise _not_whole(value)
+            raise RowError("employees", f"“{value}”不是整数")
         number = int(value)
     else:
         text = _text(value).replace(",", "")
@@ -174,15 +167,11 @@ def _employees(value: Cell) -> int | None:
             return None
         match = _EMPLOYEES.fullmatch(text)
         if match is None:
-            raise _not_whole(text)
+            raise RowError("employees", f"“{text}”不是整数")
         number = int(match[1])
     if number < 0:
-        raise RowError(f"employees {number} is negative", field="employees", reason=f"{number}是负数")
+        raise RowError("employees", f"“{number}”是负数")
     return number
-
-
-def _not_whole(value: Cell) -> RowError:
-    return RowError(f"employees {value!r} is not a whole number", field="employees", reason=f"“{value}”不是整数")
 
 
 def _has_union(value: Cell) -> bool | None:
@@ -195,7 +184,7 @@ def _has_union(value: Cell) -> bool | None:
         return True
     if text in _NO:
         return False
-    raise RowError(f"has_union {text!r} is neither 是 nor 否", field="has_union", reason=f"“{text}”应为“是”或“否”")
+    raise RowError("has_union", f"“{text}”应为“是”或“否”")
 
 
 def read_table(path: Path) -> list[Sequence[Cell]]:
@@ -289,15 +278,7 @@ def parsed_rows(
             yield number, exc
             continue
         if row.credit_code in first_seen:
-            earlier = first_seen[row.credit_code]
-            yield (
-                number,
-                RowError(
-                    f"credit code {row.credit_code} already on row {earlier}",
-                    field="credit_code",
-                    reason=f"{row.credit_code}与第{earlier}行重复",
-                ),
-            )
+            yield number, RowError("credit_code", f"{row.credit_code} 与第 {first_seen[row.credit_code]} 行重复")
             continue
         first_seen[row.credit_code] = number
         yield number, row
@@ -308,7 +289,7 @@ def import_table(session: Session, table: Sequence[Sequence[Cell]], now: datetim
     report = ImportReport()
     for number, row in parsed_rows(table, report):
         if isinstance(row, RowError):
-            report.rejected.append((number, str(row)))
+            report.rejected.append((number, row.named(report.headers.get(row.column, row.column))))
         else:
             report.count(upsert_enterprise(session, row, now))
     return report

@@ -85,7 +85,7 @@ def preview(session: Session, file_name: str, table: Sequence[Sequence[Cell]]) -
     unchanged = 0
     for number, row in roster.parsed_rows(table, report):
         if isinstance(row, RowError):
-            rejected.append(Rejected(number, report.headers.get(row.field, row.field), row.reason))
+            rejected.append(Rejected(number, report.headers.get(row.column, row.column), row.reason))
             continue
         stored = roster.enterprise_by_credit_code(session, row.credit_code)
         if stored is None:

@@ -388,7 +388,7 @@ def test_invite_create_takes_days_and_refuses_unknown_enterprises(db: Database, 
     status, _, err = run(database_url, "invite", "create", "--enterprise", XINGHE)
     assert status == 2 and f"no enterprise with credit code {XINGHE}" in err
     status, _, err = run(database_url, "invite", "create", "--enterprise", XINGHE[:-1] + "0")
-    assert status == 2 and "check character" in err
+    assert status == 2 and "统一社会信用代码：" in err and "校验位不对" in err
 
 
 def test_staff_add_makes_staff_who_can_invite(bot: Service, db: Database, database_url: str, xinghe: int) -> None:

@@ -143,4 +143,4 @@ def test_the_months_prompt_gives_examples_within_its_range(svc: Service) -> None
     chair = Chat(svc.wechat, "chair-1")
     chair.say("免交")
     reply = chair.say("上个月")
-    assert "请回复整数（1～12），如 12、十二。" in reply and "1,200" not in reply
+    assert "请回复月数（1～12），如 3、三个月、半年。" in reply and "1,200" not in reply

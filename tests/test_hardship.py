@@ -178,6 +178,10 @@ def test_refusing_consent_ends_the_form_politely_and_keeps_nothing(svc: Service,
     assert "个人信息处理告知" in chat.say("帮扶")
 
 
+def _values(data: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {keyword: item["value"] for keyword, item in data.items()}
+
+
 def test_staff_walk_the_case_and_the_chair_corrects_a_returned_application(
     svc: Service, db: Database, fake: FakeWechatServer, clock: Clock
 ) -> None:
@@ -205,16 +209,29 @@ def test_staff_walk_the_case_and_the_chair_corrects_a_returned_application(
     assert row.receipt == h and row.state == HardshipState.SUBMITTED
     assert row.annual_income == Decimal("48000") and row.per_capita_monthly == Decimal("1000.00")
     with db.transaction() as session:
-        assert len(session.exec(select(Submission)).all()) == 2
+        receipts = [record.receipt for record in session.exec(select(Submission).order_by(col(Submission.id)))]
+    assert receipts == [h, f"{h}-2"]  # the amendment is a version of its application, not the next application
 
     assert "不能办理“公示”" in staff.say(f"公示 {h}")
     assert "已入户核实" in staff.say(f"入户 Ｈ{h[1:]} 已入户，情况属实")  # a full-width receipt
     reply = staff.say(f"公示 {h}")
     assert "公示期：2026-11-25 至 2026-12-01" in reply
+    # Approval waits for the public notice to run its course, its last day included.
+    refused = staff.say(f"审核 {h} 通过 2000 相对困难")
+    assert "还在公示期内（2026年11月25日至2026年12月1日），公示期满后才能审核通过" in refused
+    clock.now = NOW + timedelta(days=6)
+    assert "还在公示期内" in staff.say(f"审核 {h} 通过 2000 相对困难")
+    clock.now = NOW + timedelta(days=7)
     assert "审批通过" in staff.say(f"审核 {h} 通过 2000 相对困难")
     assert "认定类别：相对困难，核定金额 2,000.00 元" in staff.last
+    svc.services.outbox.drain()  # a week after the chair last wrote: a template message, amount and date in it
+    told = [call.body["data"] for call in fake.state.sent("chair-1") if call.body and "template_id" in call.body]
+    assert {"thing2": "帮扶申请 核定2,000.00元", "time4": "2026-12-02 10:00"}.items() <= _values(told[-1]).items()
+    chair.say(f"查看 {h}")  # the chair writes again: the next notice is a text
     clock.now = NOW + timedelta(days=8)
     assert "发放金额 2,000.00 元，发放日期 2026-12-03" in staff.say(f"发放 {h} 2000")
+    svc.services.outbox.drain()
+    assert "已于2026年12月3日发放 2,000.00 元" in fake.state.texts("chair-1")[-1]
     assert "年度复核" in staff.say(f"复核 {h} 收入未见改善")
     assert "已退出" in staff.say(f"退出 {h} 已再就业")
     assert "不能办理" in staff.say(f"发放 {h} 100")

@@ -41,11 +41,11 @@ def test_csv_import_reports_added_and_each_rejected_row_with_its_reason(db: Data
     assert out.splitlines() == [
         "ignored columns: 序号",
         "roster.csv: 3 added, 0 updated, 0 unchanged, 5 rejected",
-        "row 4: name is missing",
-        "row 5: credit code '91310115MA1H7XY038': the check character does not match",
-        "row 6: employees '约50人' is not a whole number",
-        f"row 7: credit code {XINGHE} already on row 2",
-        "row 9: has_union '不知道' is neither 是 nor 否",
+        "row 4: 企业名称：未填写",
+        "row 5: 统一社会信用代码：“91310115MA1H7XY038”校验位不对",
+        "row 6: 职工人数：“约50人”不是整数",
+        f"row 7: 统一社会信用代码：{XINGHE} 与第 2 行重复",
+        "row 9: 是否建会：“不知道”应为“是”或“否”",
     ]
     assert roster(db) == {
         XINGHE: ("星河科技有限公司", 120, "幸福社区", True),
@@ -109,9 +109,9 @@ def test_xlsx_import_below_a_title_row_with_english_headers(db: Database, databa
     assert out.splitlines() == [
         "ignored columns: 联系人",
         "roster.xlsx: 2 added, 0 updated, 0 unchanged, 3 rejected",
-        "row 6: employees 12.5 is not a whole number",
-        "row 7: credit code is stored as a number and has lost digits; format that column as text",
-        "row 8: name is missing",
+        "row 6: employees：“12.5”不是整数",
+        "row 7: credit_code：被存成了数字，已丢失位数；请把这一列设为文本格式后重新导入",
+        "row 8: name：未填写",
     ]
     assert roster(db) == {
         XINGHE: ("星河科技有限公司", 120, "幸福社区", True),
@@ -158,7 +158,7 @@ def test_org_add_adds_then_updates_only_what_is_given(db: Database, database_url
 
 def test_org_add_refuses_a_wrong_credit_code(db: Database, database_url: str) -> None:
     status, _, err = run(database_url, "org", "add", "--name", "红旗机械厂", "--credit-code", HONGQI[:17])
-    assert status == 2 and "has 17 characters, not 18" in err
+    assert status == 2 and "统一社会信用代码：“91330106MA27WP0K1”有 17 位，应为 18 位" in err
     assert roster(db) == {}
 
 

@@ -51,6 +51,7 @@ class Turn(Protocol):
 
 C = TypeVar("C", bound=Turn)
 log = logging.getLogger("unionbot.drafts")
+AMENDS = "amends"  # the context key naming the receipt a reopened form amends
 SWEEP_BATCH = 500  # drafts deleted per transaction, so no sweep holds the table for long
 
 
@@ -127,7 +128,7 @@ class FormDesk(Generic[C]):
         if role not in form.roles:
             return ctx.render("forms/_not_allowed.j2", title=form.title, roles=sorted(form.roles), role=role)
         engine = Engine(form)
-        notices: list[Say] = []
+        notices: list[Say] = self._set_aside(ctx, form)
         draft = self._live_draft(ctx, form, drafts.load_draft(ctx.session, ctx.openid, form.id), notices)
         if draft is not None and draft.state.get("mode") != Mode.DONE:
             step = engine.offer_resume(self._state(ctx, form, draft))
@@ -156,6 +157,18 @@ class FormDesk(Generic[C]):
 
     # -- helpers -------------------------------------------------------------------------------------
 
+    def _set_aside(self, ctx: C, starting: Form) -> list[Say]:
+        """Starting a form while another is half-filled keeps the other: say so, and how to return to it."""
+        pointer = ctx.session.get(Conversation, ctx.openid)
+        if pointer is None or pointer.active_form in (None, starting.id) or pointer.active_form not in self.forms:
+            return []
+        other = self.forms[str(pointer.active_form)]
+        state = unfinished(ctx, other)
+        if state is None:
+            return []
+        word = other.start_words[0] if other.start_words else ""
+        return [Say("forms/_set_aside.j2", {"title": other.title, "filled": len(state.answers), "word": word})]
+
     @staticmethod
     def _live_draft(ctx: C, form: Form, draft: Draft | None, notices: list[Say]) -> Draft | None:
         """The user's draft of `form`, unless it expired (then it is dropped with a notice)."""
@@ -181,10 +194,12 @@ class FormDesk(Generic[C]):
     def _submit(self, ctx: C, form: Form, draft: Draft, step: Step) -> list[Say]:
         assert isinstance(step.action, Submit)
         member = ctx.member
+        amends = step.state.context.get(AMENDS)
         record = drafts.submit(
             ctx.session,
             form_id=form.id,
             receipt_prefix=form.receipt_prefix,
+            amends=str(amends) if amends else None,
             draft_key=f"{draft.id}:{draft.created_at.isoformat()}",
             openid=ctx.openid,
             enterprise_id=member.enterprise_id if member else None,
@@ -261,7 +276,9 @@ def filling_a_form(ctx: Turn) -> bool:
 
 def reopen(ctx: Turn, form: Form, answers: dict[str, Any], context: dict[str, Any], intro: Say) -> str | None:
     """A filed form opened again at its summary, prefilled (a returned case being amended): saved, confirmed and
-    submitted through the same path as a first filing. None while another draft of the form is unfinished."""
+    submitted through the same path as a first filing. None while another draft of the form is unfinished.
+    A context naming the receipt it amends (`AMENDS`) numbers the new submission under it (H7-2), so an amendment
+    takes no number from the next filing of its kind."""
     pending = drafts.load_draft(ctx.session, ctx.openid, form.id)
     if pending is not None and pending.state.get("mode") != Mode.DONE:
         return None

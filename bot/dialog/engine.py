@@ -30,6 +30,7 @@ KEEP = frozenset({"同上", "同上月", "默认", "不变", "保持"})
 FINISHED = frozenset({"完成", "好了", "发完了", "没有了"})
 CONTINUE = frozenset({"继续", "继续填写"})
 RESTART = frozenset({"重新开始", "重新填", "重填"})
+REPLACE = frozenset({"替换", "重新上传", "重传"})
 YES = frozenset({"是", "是的", "对", "好", "确认", "确定", "取消", "放弃"})
 EDIT = re.compile(r"^(?:修改|改)\s*第?\s*(\d+)\s*项?$")
 HINT_AFTER_ATTEMPTS = 3
@@ -122,7 +123,7 @@ class Engine:
         first = self._next_visible(state, -1)
         assert first is not None, "a form always has a visible first field"
         state.cursor = first.id
-        return Step(state, [Say("forms/_intro.j2", self._intro()), self._ask(state, first)])
+        return Step(state, [Say("forms/_intro.j2", self._intro(state)), self._ask(state, first)])
 
     def reopen(self, answers: dict[str, Json], context: dict[str, Any], now: datetime) -> Step:
         """A filed form again, at its summary: the user changes what was asked for and confirms."""
@@ -156,6 +157,8 @@ class Engine:
             return Step(state, [self._help(state)])
         if text in PROGRESS:
             return Step(state, [self._progress(state)])
+        if text in CONTINUE:  # a user back after a pause: the question again, never an answer “继续”
+            return Step(state, [self._reask(state)])
         if text in BACK:
             return self._back(state)
         if edit := EDIT.match(text):
@@ -215,6 +218,8 @@ class Engine:
         target = items[number - 1]
         state.cursor, state.mode, state.attempts, state.editing = target.id, Mode.FILL, 0, True
         state.pending = None
+        if target.type is FieldType.ATTACHMENTS:  # new photos are added to those filed; 替换 starts afresh
+            state.pending = list(state.answers.get(target.id) or [])
         return Step(state, [self._ask(state, target)])
 
     def _answer(self, state: State, message: Message, text: str, now: datetime) -> Step:
@@ -257,6 +262,9 @@ class Engine:
                 need = max(current.min_count, 1)
                 return Step(state, [Say("forms/_need_images.j2", {"count": len(media), "need": need})])
             return self._accept(state, current, media, checked=True)
+        if text in REPLACE:
+            state.pending = []
+            return Step(state, [Say("forms/_images_cleared.j2", {"count": len(media)})])
         return Step(state, [Say("forms/_images_expected.j2", {"count": len(media)})])
 
     def _group(self, state: State, group: Field, message: Message, text: str, now: datetime) -> Step:
@@ -338,12 +346,17 @@ class Engine:
     # -- navigation ----------------------------------------------------------------------------------
 
     def _values(self, state: State) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            f.id: typed(f, state.answers[f.id]) for f in self.form.fields if f.id in state.answers
-        }
+        """The answers typed for expressions; a hidden question with `otherwise` stands for that value."""
         last = state.context.get("last") or {}
-        values["last"] = {f.id: typed(f, last[f.id]) for f in self.form.fields if f.id in last}
-        values["ctx"] = state.context.get("ctx") or {}
+        values: dict[str, Any] = {
+            "last": {f.id: typed(f, last[f.id]) for f in self.form.fields if f.id in last},
+            "ctx": state.context.get("ctx") or {},
+        }
+        for f in self.form.fields:  # in order: a condition names only earlier questions
+            if f.id in state.answers:
+                values[f.id] = typed(f, state.answers[f.id])
+            elif f.otherwise is not None and not _shown(f, values):
+                values[f.id] = f.otherwise.evaluate(values)
         return values
 
     def _visible_fields(self, state: State) -> list[Field]:
@@ -393,6 +406,12 @@ class Engine:
 
     def _final_answers(self, state: State) -> dict[str, Json]:
         answers = {f.id: state.answers[f.id] for f in self._answered(state)}
+        values = self._values(state)
+        answers.update(
+            (f.id, coerce(f, values.get(f.id)))
+            for f in self.form.fields
+            if f.otherwise is not None and f.id not in answers and values.get(f.id) is not None
+        )
         answers.update((item.id, value) for item, value in self._computed(state))
         return answers
 
@@ -402,8 +421,10 @@ class Engine:
 
     # -- what to say ---------------------------------------------------------------------------------
 
-    def _intro(self) -> dict[str, Any]:
-        return {"title": self.form.title, "form": self.form.id}
+    def _intro(self, state: State) -> dict[str, Any]:
+        """A form may say more before its first question (`forms/<id>/intro.j2`, given the capability's `ctx`)."""
+        own = f"forms/{self.form.id}/intro.j2"
+        return {"title": self.form.title, "form": self.form.id, "own": own, "ctx": state.context.get("ctx") or {}}
 
     def _field_context(self, state: State, current: Field) -> dict[str, Any]:
         values = self._values(state)
@@ -419,6 +440,7 @@ class Engine:
             "keep": None if keep is None else display(current, keep),
             "keep_source": self._keep_source(state, current),
             "values": values,
+            "collected": len(state.pending) if isinstance(state.pending, list) else 0,
         }
 
     def _ask(self, state: State, current: Field) -> Say:

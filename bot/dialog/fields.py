@@ -31,6 +31,7 @@ class FieldType(StrEnum):
     DATE = "date"
     MONTH = "month"
     DATETIME = "datetime"
+    DURATION = "duration"  # a length of time, stored as a whole number of `unit`s (months or days)
     TEXT = "text"
     MOBILE = "mobile"
     ID_NUMBER = "id_number"
@@ -47,7 +48,7 @@ class Field:
     required: bool = True
     minimum: Decimal | None = None
     maximum: Decimal | None = None
-    unit: Literal["yuan", "wan"] = "yuan"
+    unit: Literal["yuan", "wan", "month", "day"] = "yuan"
     options: tuple[str, ...] = ()
     max_length: int = 500
     min_count: int = 0
@@ -56,6 +57,7 @@ class Field:
     default: Expression | None = None
     warn_if: Expression | None = None
     stop_if: Expression | None = None  # an answer that ends the form (e.g. consent refused)
+    otherwise: Expression | None = None  # the answer a question stands for while `show_if` hides it
     sensitive: bool = False
     future: bool = False  # a date that may lie ahead (an expiry), given with its year
     fields: tuple[Field, ...] = ()  # the sub-fields of a group
@@ -72,7 +74,7 @@ def parse_answer(field: Field, text: str, now: datetime) -> Json:
         case FieldType.DECIMAL:
             return str(n.parse_decimal(text, minimum=field.minimum, maximum=field.maximum))
         case FieldType.MONEY:
-            return str(_bounded(n.parse_money(text, unit=field.unit), field))
+            return str(_bounded(n.parse_money(text, unit="wan" if field.unit == "wan" else "yuan"), field))
         case FieldType.PERCENT:
             return str(_bounded(n.parse_percent(text), field))
         case FieldType.CHOICE:
@@ -88,6 +90,9 @@ def parse_answer(field: Field, text: str, now: datetime) -> Json:
             return n.parse_month(text, today=today).key
         case FieldType.DATETIME:
             return n.parse_datetime(text, now=now).replace(tzinfo=None).isoformat(timespec="minutes")
+        case FieldType.DURATION:
+            length = n.parse_duration(text, unit="day" if field.unit == "day" else "month")
+            return int(_bounded(Decimal(length), field))
         case FieldType.TEXT:
             return n.parse_text(text, max_length=field.max_length)
         case FieldType.MOBILE:
@@ -126,7 +131,7 @@ def coerce(field: Field, value: Any) -> Json:
     if value is None:
         return None
     try:
-        if field.type is FieldType.INTEGER:
+        if field.type in (FieldType.INTEGER, FieldType.DURATION):
             return int(value)
         if field.type in (FieldType.MONEY,):
             return str(Decimal(value).quantize(Decimal("0.01")))
@@ -165,4 +170,6 @@ def display(field: Field, raw: Json) -> str:
             return f"{len(raw)} 条：" + "；".join(records) if raw else "无"
         case FieldType.INTEGER:
             return f"{raw:,}" if abs(raw) >= 10000 else str(raw)
+        case FieldType.DURATION:
+            return f"{raw} 天" if field.unit == "day" else f"{raw} 个月"
     return str(raw)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -75,8 +75,25 @@ def _decimal(raw: Any) -> Decimal | None:
 
 _FIELD_KEYS = {
     "id", "type", "label", "required", "min", "max", "unit", "options", "max_length", "min_count", "max_count",
-    "show_if", "default", "warn_if", "stop_if", "sensitive", "fields", "future",
+    "show_if", "default", "warn_if", "stop_if", "sensitive", "fields", "future", "otherwise",
 }  # fmt: skip
+
+
+_UNITS: dict[FieldType, tuple[Literal["yuan", "wan", "month", "day"], ...]] = {
+    FieldType.MONEY: ("yuan", "wan"),
+    FieldType.DURATION: ("month", "day"),
+}
+
+
+def _unit(kind: FieldType, raw: Any, where: str) -> Literal["yuan", "wan", "month", "day"]:
+    """Money is counted in 元 or 万元, a duration in months or days; the first is the default."""
+    units = _UNITS.get(kind, ("yuan",))
+    if raw is None:
+        return units[0]
+    for unit in units:
+        if raw == unit:
+            return unit
+    raise FormError(f"{where}: unit must be one of {list(units)}")
 
 
 def _field(raw: dict[str, Any], where: str) -> Field:
@@ -94,7 +111,7 @@ def _field(raw: dict[str, Any], where: str) -> Field:
         required=bool(raw.get("required", True)),
         minimum=_decimal(raw.get("min")),
         maximum=_decimal(raw.get("max")),
-        unit="wan" if raw.get("unit") == "wan" else "yuan",
+        unit=_unit(kind, raw.get("unit"), where),
         options=tuple(str(o) for o in raw.get("options", ())),
         max_length=int(raw.get("max_length", 500)),
         min_count=int(raw.get("min_count", 0)),
@@ -103,6 +120,7 @@ def _field(raw: dict[str, Any], where: str) -> Field:
         default=_expression(raw.get("default"), f"{where}.default"),
         warn_if=_expression(raw.get("warn_if"), f"{where}.warn_if"),
         stop_if=_expression(raw.get("stop_if"), f"{where}.stop_if"),
+        otherwise=_expression(raw.get("otherwise"), f"{where}.otherwise"),
         sensitive=bool(raw.get("sensitive", False)),
         future=bool(raw.get("future", False)),
         fields=tuple(_field(sub, f"{where}.{sub.get('id', i)}") for i, sub in enumerate(raw.get("fields", ()))),
@@ -149,7 +167,9 @@ def validate(form: Form, source: str) -> None:
     for position, field in enumerate(form.fields):
         where = f"{source}: field {field.id!r}"
         earlier = {f.id for f in form.fields[:position]} | CONTEXT_SCOPES
-        for name, expr in (("show_if", field.show_if), ("default", field.default)):
+        if field.otherwise and field.show_if is None:
+            raise FormError(f"{where}: otherwise needs a show_if (it is the answer while the question is hidden)")
+        for name, expr in (("show_if", field.show_if), ("default", field.default), ("otherwise", field.otherwise)):
             if expr and not expr.names <= earlier:
                 raise FormError(f"{where}: {name} names {sorted(expr.names - earlier)}, not an earlier field")
         if field.warn_if and not field.warn_if.names <= earlier | {field.id}:
@@ -179,7 +199,7 @@ def _validate_group(form: Form, group: Field, where: str) -> None:
     if not group.fields:
         raise FormError(f"{where}: a group needs sub-fields")
     for sub in group.fields:
-        conditions = (sub.show_if, sub.default, sub.warn_if, sub.stop_if)
+        conditions = (sub.show_if, sub.default, sub.warn_if, sub.stop_if, sub.otherwise)
         if sub.type in (FieldType.GROUP, FieldType.ATTACHMENTS) or any(conditions):
             raise FormError(f"{where}.{sub.id}: a group's sub-field is a plain question (no nesting or conditions)")
         if sub.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and len(sub.options) < 2:

@@ -95,7 +95,7 @@ def test_a_csv_roster_is_previewed_then_applied_exactly_once(svc: Service, db: D
     )
     assert rejected == [
         ("4", "职工人数", "职工人数“约五十人”不是整数"),
-        ("5", "企业名称", "企业名称为空"),
+        ("5", "企业名称", "企业名称未填写"),
         ("6", "是否建会", "是否建会“不知道”应为“是”或“否”"),
     ]
 
