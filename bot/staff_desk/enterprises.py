@@ -17,7 +17,6 @@ from bot.services import export, render
 from bot.staff_desk import pages
 from bot.staff_desk.acting import as_if_said
 from bot.staff_desk.auth import Acting, Staff, services
-from bot.staff_desk.reports import not_found
 from domain.commands import Command
 from domain.enums import Role
 from handlers import binding
@@ -80,7 +79,7 @@ def enterprise_page(request: Request, viewer: Staff, enterprise_id: str) -> Resp
     found = services(request)
     enterprise = _enterprise(request, enterprise_id)
     if enterprise is None or enterprise.id is None:
-        return not_found(request, viewer, "企业", "/desk/enterprises")
+        return pages.not_found(request, viewer, "企业", "/desk/enterprises")
     with found.db.transaction(keep_loaded=True) as session:
         people = desk_enterprises.people_of(session, enterprise.id)
         reports = stats.recent_reports(session, enterprise.id, RECENT)
@@ -105,7 +104,7 @@ def invite(request: Request, viewer: Acting, enterprise_id: str, role: Annotated
     """生成邀请码: the chat's `邀请码 <credit code> <role>`, as this staff member; the code shows on the page."""
     enterprise = _enterprise(request, enterprise_id)
     if enterprise is None:
-        return not_found(request, viewer, "企业", "/desk/enterprises")
+        return pages.not_found(request, viewer, "企业", "/desk/enterprises")
     word = INVITE_WORDS[Role.WARNER] if role == Role.WARNER else INVITE_WORDS[Role.CHAIR]
     args = f"{enterprise.credit_code} {word}"
 
@@ -142,7 +141,7 @@ def preview_page(request: Request, viewer: Staff, token: str) -> Response:
     with found.db.transaction(keep_loaded=True) as session:
         upload = roster_uploads.load(session, token)
     if upload is None:
-        return not_found(request, viewer, "名册预览", "/desk/enterprises")
+        return pages.not_found(request, viewer, "名册预览", "/desk/enterprises")
     return pages.show(
         request,
         viewer,
@@ -163,7 +162,7 @@ def apply(request: Request, viewer: Acting, token: str) -> Response:
     with found.db.transaction() as session:
         upload = roster_uploads.load(session, token)
         if upload is None:
-            return not_found(request, viewer, "名册预览", "/desk/enterprises")
+            return pages.not_found(request, viewer, "名册预览", "/desk/enterprises")
         if upload.applied_at is not None or roster_uploads.expired(upload, now):
             notice = render.render("desk/notices/roster_applied.j2", report=None, expired=upload.applied_at is None)
             return pages.after_action(here, notice)

@@ -49,7 +49,7 @@ def state_names() -> dict[str, str]:
 
 
 def _missing(request: Request, viewer: Viewer, receipt: str) -> Response:
-    return pages.show(request, viewer, "hardship_missing.html.j2", status_code=404, receipt=receipt)
+    return pages.not_found(request, viewer, "帮扶申请", "/desk/hardship", receipt)
 
 
 def _days_between(since: datetime, now: datetime, zone: ZoneInfo) -> int:

@@ -48,6 +48,11 @@ def show(request: Request, viewer: Viewer | None, name: str, status_code: int = 
     return response
 
 
+def not_found(request: Request, viewer: Viewer, what: str, back: str, name: str = "") -> HTMLResponse:
+    """An id in the URL or a form that names nothing (`what`: 预警, 企业 …): a page that says so, and the way back."""
+    return show(request, viewer, "not_found.html.j2", status_code=404, what=what, named=name, back=back)
+
+
 def after_action(url: str, notice: str) -> RedirectResponse:
     """Post/redirect/get: the action's outcome (the same text the chat would answer) shows once on the next page."""
     response = RedirectResponse(url, status_code=303)

@@ -20,7 +20,6 @@ from bot.staff_desk import pages
 from bot.staff_desk.auth import Acting, Staff, services
 from domain.periods import Month, report_deadline, reporting_month
 from storage import desk_reports
-from storage.desk_auth import Viewer
 from storage.desk_reports import Filed, Filter
 from storage.models import Enterprise, MonthlyReport
 
@@ -40,11 +39,6 @@ def _status(text: str) -> Filed:
         return Filed(text)
     except ValueError:
         return Filed.ALL
-
-
-def not_found(request: Request, viewer: Viewer, what: str, back: str) -> Response:
-    """An id in the URL or the form that names nothing: a page that says so, with the way back."""
-    return pages.show(request, viewer, "record_missing.html.j2", status_code=404, what=what, back=back)
 
 
 @router.get("/desk/reports")
@@ -96,7 +90,7 @@ def report_page(request: Request, viewer: Staff, report_id: str) -> Response:
         report = session.get(MonthlyReport, int(report_id)) if report_id.isdecimal() else None
         enterprise = session.get(Enterprise, report.enterprise_id) if report else None
         if report is None or enterprise is None:
-            return not_found(request, viewer, "月报", "/desk/reports")
+            return pages.not_found(request, viewer, "月报", "/desk/reports")
         table = export.report_revisions(session, report.enterprise_id, report.period, zone)
     month = Month.parse_key(report.period)
     # Rows of (header, a value per revision, whether it differs from the revision before).
@@ -134,11 +128,11 @@ def remind(
     target = back if back.startswith("/desk/") else "/desk/reports"
     asked = parse_month(month)
     if asked is None:
-        return not_found(request, viewer, "月份", target)
+        return pages.not_found(request, viewer, "月份", target)
     with found.db.transaction(keep_loaded=True) as session:
         enterprise = session.get(Enterprise, int(enterprise_id)) if enterprise_id.isdecimal() else None
         if enterprise is None or enterprise.id is None:
-            return not_found(request, viewer, "企业", target)
+            return pages.not_found(request, viewer, "企业", target)
         filed = desk_reports.has_filed(session, enterprise.id, asked.key)
         reminded = [] if filed else remind_enterprise(session, settings, enterprise.id, asked, now)
     found.wake_outbox.set()

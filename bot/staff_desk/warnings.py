@@ -192,7 +192,7 @@ def _actions(state: WarningState) -> list[ActionForm]:
 
 
 def _not_found(request: Request, viewer: Viewer, receipt: str) -> Response:
-    return pages.show(request, viewer, "warning_not_found.html.j2", status_code=404, receipt=receipt)
+    return pages.not_found(request, viewer, "预警", "/desk/warnings", receipt)
 
 
 def _who(actor: str, warning: DisputeWarning, known: dict[str, str]) -> str:

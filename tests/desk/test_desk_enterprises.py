@@ -68,7 +68,7 @@ def test_the_roster_shows_bound_people_and_finds_by_name_or_credit_code(svc: Ser
     assert "chair-wang" in section(detail, "people") and "劳动争议预警员" in section(detail, "people")
     for bad in ("999", "x1"):
         missing = svc.client.get(f"/desk/enterprises/{bad}")
-        assert missing.status_code == 404 and "找不到这个企业" in missing.text
+        assert missing.status_code == 404 and "没有找到企业" in missing.text
 
 
 def test_a_csv_roster_is_previewed_then_applied_exactly_once(svc: Service, db: Database) -> None:

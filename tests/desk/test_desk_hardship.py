@@ -207,7 +207,7 @@ def test_unknown_receipts_and_forms_without_csrf_are_refused(svc: Service, db: D
     receipt = filed(svc)
     csrf = sign_in(svc, "staff-1")
     missing = svc.client.get("/desk/hardship/H999")
-    assert missing.status_code == 404 and "没有找到 H999" in missing.text
+    assert missing.status_code == 404 and "没有找到帮扶申请 H999" in missing.text
     assert svc.client.post("/desk/hardship/H999/act", data={"csrf": csrf, "action": "公示"}).status_code == 404
     forged = svc.client.post(f"/desk/hardship/{receipt}/act", data={"action": "入户"})
     assert forged.status_code == 403

@@ -137,4 +137,4 @@ def test_a_report_shows_every_answer_under_the_forms_labels_and_its_revisions(sv
     assert "2026-11-25 10:00" in page and "2026-11-05 10:00" in page and "600,000.00" in page
     for missing in ("999999", "abc"):
         answer = svc.client.get(f"/desk/reports/{missing}")
-        assert answer.status_code == 404 and "找不到这个月报" in answer.text
+        assert answer.status_code == 404 and "没有找到月报" in answer.text
