@@ -139,6 +139,8 @@ def seed(svc: Service, clock: Clock) -> dict[str, str]:
     for receipt in receipts:
         assert "已入户核实" in staff.say(f"入户 {receipt} 情况属实")
         assert "公示期" in staff.say(f"公示 {receipt}")
+    clock.now = local(2026, 8, 14)  # both public notices (five working days) have ended
+    for receipt in receipts:
         assert "审批通过" in staff.say(f"审核 {receipt} 通过 2000 相对困难")
     clock.now = local(2026, 8, 20)
     assert "发放金额 1,800.00 元" in staff.say(f"发放 {paid} 1800")
