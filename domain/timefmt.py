@@ -21,6 +21,12 @@ def local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone)
 
 
+def days_between(since: datetime, now: datetime, zone: ZoneInfo) -> int:
+    """Whole days from `since` to `now` on the federation's calendar (0 on the same day): how long a case has
+    been open or waiting, as staff count it."""
+    return (local(now, zone).date() - local(since, zone).date()).days
+
+
 def minute(moment: datetime, zone: ZoneInfo) -> str:
     """2026-11-25 10:00"""
     return local(moment, zone).strftime(MINUTE)

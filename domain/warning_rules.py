@@ -40,11 +40,6 @@ def mediation_day(started: date, today: date) -> int:
     return max((today - started).days + 1, 1)
 
 
-def days_open(reported_at: datetime, now: datetime, zone: ZoneInfo) -> int:
-    """Whole days since the case was reported, on the federation's calendar (0 on the day it came in)."""
-    return (now.astimezone(zone).date() - reported_at.astimezone(zone).date()).days
-
-
 def current_mediation_day(
     state: WarningState, started_at: datetime | None, now: datetime, zone: ZoneInfo
 ) -> int | None:

@@ -14,7 +14,7 @@ from domain.commands import Command
 from domain.enums import Role, WarningState
 from domain.normalize import ParseError, parse_period
 from domain.periods import Period, reporting_month
-from domain.warning_rules import MEDIATION_DAYS, current_mediation_day, days_open
+from domain.warning_rules import MEDIATION_DAYS, current_mediation_day
 from handlers.context import Context
 from storage import hardship as cases
 from storage import identity, stats
@@ -122,7 +122,7 @@ def warnings(ctx: Context, command: Command) -> str:
         {
             "warning": warning,
             "enterprise": enterprise,
-            "age": days_open(warning.created_at, ctx.now, ctx.settings.zone),
+            "age": timefmt.days_between(warning.created_at, ctx.now, ctx.settings.zone),
             "closed": timefmt.span(warning.created_at, warning.closed_at, ctx.settings.zone)
             if warning.closed_at
             else None,

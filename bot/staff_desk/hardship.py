@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -23,6 +22,7 @@ from bot.services.export import labels
 from bot.staff_desk import acting, pages
 from bot.staff_desk.auth import Acting, Staff, services
 from config.hardship import hardship_config
+from domain import timefmt
 from domain.enums import HardshipState
 from domain.normalize import mask_mobile
 from domain.workflows import Actor
@@ -52,11 +52,6 @@ def _missing(request: Request, viewer: Viewer, receipt: str) -> Response:
     return pages.not_found(request, viewer, "帮扶申请", "/desk/hardship", receipt)
 
 
-def _days_between(since: datetime, now: datetime, zone: ZoneInfo) -> int:
-    """Calendar days on the federation's calendar, as the chat counts a case's age."""
-    return (now.astimezone(zone).date() - since.astimezone(zone).date()).days
-
-
 @router.get("/desk/hardship")
 def queue(request: Request, viewer: Staff, state: str = "") -> Response:
     """Oldest first, as `待审` lists them; the default is what waits for staff."""
@@ -81,7 +76,11 @@ def queue(request: Request, viewer: Staff, state: str = "") -> Response:
         viewer,
         "hardship_queue.html.j2",
         rows=[
-            (row, enterprise, _days_between(row.created_at, now, found.settings.zone) if row.state in waiting else None)
+            (
+                row,
+                enterprise,
+                timefmt.days_between(row.created_at, now, found.settings.zone) if row.state in waiting else None,
+            )
             for row, enterprise in rows
         ],
         state=state,

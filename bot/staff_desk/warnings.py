@@ -19,9 +19,9 @@ from sqlmodel import Session
 from bot.services import links, render
 from bot.staff_desk import acting, pages
 from bot.staff_desk.auth import Acting, Staff, services
-from domain import commands
+from domain import commands, timefmt
 from domain.enums import WarningLevel, WarningState
-from domain.warning_rules import MAX_NOTE, MEDIATION_DAYS, VERB_WORDS, Verb, current_mediation_day, days_open
+from domain.warning_rules import MAX_NOTE, MEDIATION_DAYS, VERB_WORDS, Verb, current_mediation_day
 from domain.workflows import Actor
 from domain.workflows.warning import VERBS, WARNING, verbs
 from handlers import dispute_warning
@@ -138,7 +138,7 @@ def queue_page(
         Row(
             warning,
             enterprise,
-            days_open(warning.created_at, now, zone) if warning.state in OPEN else None,
+            timefmt.days_between(warning.created_at, now, zone) if warning.state in OPEN else None,
             current_mediation_day(warning.state, warning.mediation_started_at, now, zone),
         )
         for warning, enterprise in found_rows
@@ -230,7 +230,7 @@ def case_page(request: Request, viewer: Staff, receipt: str) -> Response:
         reporter=known.get(warning.reporter, ""),
         day=current_mediation_day(warning.state, warning.mediation_started_at, now, settings.zone),
         days=MEDIATION_DAYS,
-        days_open=days_open(warning.created_at, now, settings.zone) if warning.state in OPEN else None,
+        days_open=timefmt.days_between(warning.created_at, now, settings.zone) if warning.state in OPEN else None,
         log=log,
         photos=[f"{link.path}?{link.query}" for link in photos],
         actions=_actions(warning.state),

@@ -166,6 +166,7 @@ def test_staff_approve_and_pay_a_hardship_application_by_clicking(desk: Desk, db
     file_application(chat)
     receipt = re.search(r"回执号 (H\d+)", chat.say("确认"))
     assert receipt
+    desk.service.services.outbox.drain()  # the photos are fetched from WeChat
     desk.sign_in("staff-li")
     desk.click("帮扶")
     desk.shot("hardship")
