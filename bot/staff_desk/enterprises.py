@@ -1,5 +1,6 @@
 """企业: the roster searched by name or credit code, one enterprise with its people, reports and warnings, roster
-files uploaded with a preview before anything changes, and invitation codes shown as text and as a QR image.
+files uploaded with a preview before anything changes, and invitation codes shown as text and as WeChat's QR code
+(the one a person scans to be bound in one step, `bot.channel.invite_qr`).
 
 Uploads are read by `storage.roster`, the parser of `unionbot org import`, so a file the command line accepts the
 desk accepts, row for row. An invitation is the chat's `邀请码` run as the staff member (`acting.as_if_said`).
@@ -7,12 +8,17 @@ desk accepts, row for row. An invitation is the chat's `邀请码` run as the st
 
 from __future__ import annotations
 
+import base64
+import logging
+from datetime import datetime
 from typing import Annotated
 
-import segno
+import httpx
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from bot.channel.invite_qr import invite_png
+from bot.channel.wechat_api import WechatApi, WechatApiError
 from bot.services import export, render
 from bot.staff_desk import pages
 from bot.staff_desk.acting import as_if_said
@@ -23,8 +29,9 @@ from handlers import binding
 from handlers.context import Context
 from storage import desk_enterprises, desk_reports, roster, roster_uploads, stats
 from storage.desk_enterprises import Filter, OnRoster
-from storage.models import Enterprise
+from storage.models import Enterprise, InviteCode
 
+log = logging.getLogger("unionbot.desk")
 router = APIRouter()
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -41,9 +48,14 @@ def _on_roster(text: str) -> OnRoster:
         return OnRoster.ALL
 
 
-def qr_image(text: str) -> str:
-    """A QR code of `text` as an SVG `data:` URI: drawn here, no outside service sees the code."""
-    return str(segno.make(text, error="m").svg_data_uri(scale=5, border=2))
+def qr_image(api: WechatApi, invite: InviteCode, now: datetime) -> str | None:
+    """The invitation's WeChat QR code as a PNG `data:` URI, or None when WeChat gives none (the code still works)."""
+    try:
+        png = invite_png(api, invite.code, invite.expires_at, now)
+    except (WechatApiError, httpx.HTTPError, ValueError) as exc:
+        log.warning("desk: no QR code for invitation %s: %s", invite.code, exc)
+        return None
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 @router.get("/desk/enterprises")
@@ -85,6 +97,7 @@ def enterprise_page(request: Request, viewer: Staff, enterprise_id: str) -> Resp
         reports = stats.recent_reports(session, enterprise.id, RECENT)
         warnings = desk_enterprises.recent_warnings(session, enterprise.id, RECENT)
         invites = desk_enterprises.open_invites(session, enterprise.id, found.clock())
+    now = found.clock()
     return pages.show(
         request,
         viewer,
@@ -93,7 +106,7 @@ def enterprise_page(request: Request, viewer: Staff, enterprise_id: str) -> Resp
         people=people,
         reports=reports,
         warnings=warnings,
-        invites=[(invite, qr_image(f"绑定 {invite.code}")) for invite in invites],
+        invites=[(invite, qr_image(found.api, invite, now)) for invite in invites],
         roles=INVITE_WORDS,
         labels=export.labels(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from bot.staff_desk.enterprises import qr_image
+from bot.devtools.fake_wechat import QRCODE_CREATE_PATH, FakeWechatServer
 from config.settings import Settings
 from storage import identity
 from storage.db import Database
@@ -158,7 +159,9 @@ def test_a_file_that_is_no_roster_is_refused_in_chinese(
     assert roster(db) == before
 
 
-def test_an_invitation_is_shown_as_code_and_qr_and_binds_a_warner(svc: Service, db: Database) -> None:
+def test_an_invitation_is_shown_as_code_and_qr_and_binds_a_warner(
+    svc: Service, db: Database, fake: FakeWechatServer
+) -> None:
     csrf = sign_in(svc, "staff-li")
     with db.transaction() as session:
         company = session.exec(select(Enterprise)).one()
@@ -168,10 +171,10 @@ def test_an_invitation_is_shown_as_code_and_qr_and_binds_a_warner(svc: Service, 
     assert (invite.role, invite.enterprise_id, invite.created_by) == ("warner", company.id, "staff-li")
     assert f"生成劳动争议预警员邀请码：{invite.code}" in page  # the chat's own reply, as the notice
     assert f'id="invite-code-{invite.code}"' in page and f"绑定 {invite.code}" in page
-    qr = re.search(rf'<img src="([^"]+)" alt="二维码：绑定 {invite.code}"', page)
-    assert (
-        qr and qr[1].startswith("data:image/svg+xml") and qr[1] == qr_image(f"绑定 {invite.code}").replace("&", "&amp;")
-    )
+    qr = re.search(rf'<img src="data:image/png;base64,([^"]+)" alt="扫码绑定 {invite.code}"', page)
+    assert qr and base64.b64decode(qr[1]).startswith(b"\x89PNG")
+    asked = [call.body for call in fake.state.snapshot() if call.path == QRCODE_CREATE_PATH]
+    assert asked and asked[-1]["action_info"]["scene"]["scene_str"] == identity.invite_scene(invite.code)
 
     Chat(svc.wechat, "new-warner").say(f"绑定 {invite.code}")
     with db.transaction() as session:
