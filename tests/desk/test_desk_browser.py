@@ -64,10 +64,13 @@ class Desk:
         self._navigate((By.CSS_SELECTOR, selector))
 
     def _navigate(self, target: tuple[str, str]) -> None:
-        """Click, then wait until the next page has replaced this one."""
+        """Click once the page has settled, then wait until the next page has replaced this one and loaded."""
+        wait = WebDriverWait(self.driver, 10)
+        wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
         page = self.driver.find_element(By.TAG_NAME, "html")
-        WebDriverWait(self.driver, 10).until(element_to_be_clickable(target)).click()
-        WebDriverWait(self.driver, 10).until(staleness_of(page))
+        wait.until(element_to_be_clickable(target)).click()
+        wait.until(staleness_of(page))
+        wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def shot(self, name: str) -> None:
         screenshot(self.driver, self.shots, name)
