@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from bot.cli.main import app as cli
 from config.settings import Settings
 from storage import identity
-from storage.db import Database
+from storage.db import Database, utcnow
 from storage.models import DeskSession
 from tests.conftest import enroll
 from tests.desk.conftest import link_path, sign_in
@@ -127,11 +127,12 @@ def test_every_desk_response_carries_the_security_headers(svc: Service) -> None:
     assert svc.client.get("/desk/static/..%2Fauth.py").status_code == 404
 
 
-def test_an_admin_prints_a_link_for_staff_but_not_for_a_chair(svc: Service, settings: Settings) -> None:
+def test_an_admin_prints_a_link_for_staff_but_not_for_a_chair(svc: Service, settings: Settings, clock: Clock) -> None:
     env = {"UNIONBOT_DATABASE_URL": settings.database_url, "UNIONBOT_PUBLIC_BASE_URL": settings.public_base_url}
     printed = CliRunner().invoke(cli, ["desk", "link", "staff-li"], env=env)
     assert printed.exit_code == 0, printed.output
     path = link_path(printed.output)
+    clock.now = utcnow()  # the command dates the link by the wall clock; it is opened a moment later
     assert svc.client.get(path, follow_redirects=False).status_code == 303
     refused = CliRunner().invoke(cli, ["desk", "link", "chair-wang"], env=env)
     assert refused.exit_code != 0 and "not active staff" in refused.output
