@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import element_to_be_clickable, staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
@@ -68,7 +69,13 @@ class Desk:
         wait = WebDriverWait(self.driver, 10)
         wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
         page = self.driver.find_element(By.TAG_NAME, "html")
-        wait.until(element_to_be_clickable(target)).click()
+        for _ in range(3):
+            try:
+                wait.until(element_to_be_clickable(target)).click()
+                break
+            except WebDriverException:  # the element was replaced as it was clicked: again, unless the page moved on
+                if staleness_of(page)(self.driver):
+                    break
         wait.until(staleness_of(page))
         wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
