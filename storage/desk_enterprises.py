@@ -8,12 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, true
+from sqlalchemy import ColumnElement, func, true
 from sqlalchemy import select as columns_select
 from sqlmodel import Session, col, select
 
 from domain.enums import Role
 from storage.models import DisputeWarning, Enterprise, InviteCode, Member, MonthlyReport
+from storage.stats import name_or_credit_code
 
 
 class OnRoster(StrEnum):
@@ -41,10 +42,7 @@ def _where(wanted: Filter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     text = wanted.text.strip()
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(
-            or_(col(Enterprise.name).like(pattern, escape="\\"), col(Enterprise.credit_code) == text.upper())
-        )
+        clauses.append(name_or_credit_code(text))
     if wanted.community:
         clauses.append(col(Enterprise.community) == wanted.community)
     if wanted.roster is OnRoster.ON:

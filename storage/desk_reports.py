@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Enterprise, MonthlyReport
-from storage.stats import Due, chairs_of, on_roster
+from storage.stats import Due, chairs_of, name_or_credit_code, on_roster
 
 
 class Filed(StrEnum):
@@ -81,10 +81,7 @@ def _where(due: Due | None, wanted: Filter) -> list[ColumnElement[bool]]:
         clauses += [col(_latest.id).is_not(None), or_(col(_first.id).is_(None), ~_on_time(due))]
     text = wanted.text.strip()
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(
-            or_(col(Enterprise.name).like(pattern, escape="\\"), col(Enterprise.credit_code) == text.upper())
-        )
+        clauses.append(name_or_credit_code(text))
     if wanted.community:
         clauses.append(col(Enterprise.community) == wanted.community)
     return clauses

@@ -526,15 +526,25 @@ def count_applications(session: Session, states: Sequence[str]) -> int:
 # -- Enterprises ---------------------------------------------------------------------------------------------
 
 
+def name_contains(text: str) -> ColumnElement[bool]:
+    """The enterprise's name holds `text` as typed (`%` and `_` in it are plain characters)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return col(Enterprise.name).like(pattern, escape="\\")
+
+
+def name_or_credit_code(text: str) -> ColumnElement[bool]:
+    """What staff type to find an enterprise: a part of its name, or its whole credit code."""
+    return or_(name_contains(text), col(Enterprise.credit_code) == text.upper())
+
+
 def find_enterprises(session: Session, text: str, limit: int) -> list[Enterprise]:
     """By exact credit code, else by a part of the name."""
     exact = session.exec(select(Enterprise).where(col(Enterprise.credit_code) == text.upper())).first()
     if exact is not None:
         return [exact]
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     query = (
         select(Enterprise)
-        .where(col(Enterprise.name).like(pattern, escape="\\"))
+        .where(name_contains(text))
         .order_by(func.length(Enterprise.name), col(Enterprise.name))
         .limit(limit)
     )
