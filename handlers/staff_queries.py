@@ -17,7 +17,7 @@ from domain.periods import Period, reporting_month
 from domain.warning_rules import MEDIATION_DAYS, current_mediation_day
 from handlers.context import Context
 from storage import hardship as cases
-from storage import identity, stats
+from storage import identity, month_tally, stats
 from storage.models import AuditLog, HardshipApplication, Member
 
 LIST_LIMIT = 200
@@ -106,7 +106,7 @@ def missing(ctx: Context, command: Command) -> str:
         period=period,
         default=default,
         months=[month.month for month in due],
-        total=stats.missing_count(ctx.session, due),
+        total=month_tally.missing_count(ctx.session, due),
         rows=stats.missing_reports(ctx.session, due, LIST_LIMIT),
         limit=LIST_LIMIT,
     )

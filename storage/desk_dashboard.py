@@ -1,7 +1,7 @@
 """The dashboard's breakdowns beside the period figures: report coverage by 社区 and applications by state.
 
-Coverage counts exactly as `storage.stats.coverage` does (`on_roster` decides who owes a month, latest revisions
-count), only grouped by the roster's `community`, so the communities of a month add up to what `统计` says.
+Coverage by 社区 is the month tallies `统计` adds up (`storage.month_tally`), read per community, so the
+communities of a month add up to what `统计` says.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, true
+from sqlalchemy import func
 from sqlalchemy import select as columns_select
 from sqlmodel import Session, col
 
 from domain.enums import HardshipState
-from storage.models import Enterprise, HardshipApplication, MonthlyReport
-from storage.stats import Due, on_roster, rate
+from storage.models import HardshipApplication
+from storage.month_tally import tallies
+from storage.stats import Due, rate
 
 
 @dataclass(frozen=True)
@@ -33,24 +34,15 @@ class CommunityCoverage:
 
 
 def coverage_by_community(session: Session, dues: Sequence[Due]) -> list[CommunityCoverage]:
-    """Each community that owed or filed a report of `dues`, by name: two grouped passes, as `coverage` makes."""
-    if not dues:
-        return []
-    community = col(Enterprise.community)
-    owed = sum((case((on_roster(due), 1), else_=0) for due in dues), start=literal(0))
-    owed_rows = session.execute(columns_select(community, func.coalesce(func.sum(owed), 0)).group_by(community)).all()
-    filed = or_(*(and_(col(MonthlyReport.period) == due.month, on_roster(due)) for due in dues))
-    filed_rows = session.execute(
-        columns_select(community, func.count())
-        .select_from(MonthlyReport)
-        .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-        .where(col(MonthlyReport.is_latest) == true(), filed)
-        .group_by(community)
-    ).all()
-    due_of = {str(name): int(count) for name, count in owed_rows}
-    filed_of = {str(name): int(count) for name, count in filed_rows}
-    names = sorted(name for name in due_of.keys() | filed_of.keys() if due_of.get(name) or filed_of.get(name))
-    return [CommunityCoverage(name, due_of.get(name, 0), filed_of.get(name, 0)) for name in names]
+    """Each community that owed or filed a report of `dues`, by name."""
+    due_of: dict[str, int] = {}
+    filed_of: dict[str, int] = {}
+    for month in tallies(session, dues):
+        for row in month:
+            due_of[row.community] = due_of.get(row.community, 0) + row.due
+            filed_of[row.community] = filed_of.get(row.community, 0) + row.submitted
+    names = sorted(name for name in due_of if due_of[name] or filed_of[name])
+    return [CommunityCoverage(name, due_of[name], filed_of[name]) for name in names]
 
 
 def applications_by_state(session: Session) -> list[tuple[HardshipState, int]]:

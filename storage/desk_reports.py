@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Enterprise, MonthlyReport
+from storage.month_tally import tallies
 from storage.stats import Due, chairs_of, name_or_credit_code, on_roster
 
 
@@ -87,7 +88,17 @@ def _where(due: Due | None, wanted: Filter) -> list[ColumnElement[bool]]:
     return clauses
 
 
+def status_counts(session: Session, due: Due | None, community: str = "") -> dict[Filed, int]:
+    """How many enterprises of the month (of one 社区 when named) each status lists: the month's tally."""
+    rows = [row for row in tallies(session, [due])[0] if not community or row.community == community] if due else []
+    owed, filed, on_time = (sum(getattr(row, name) for row in rows) for name in ("due", "submitted", "on_time"))
+    return {Filed.ALL: owed, Filed.FILED: filed, Filed.LATE: filed - on_time, Filed.MISSING: owed - filed}
+
+
 def count_month(session: Session, month: str, due: Due | None, wanted: Filter) -> int:
+    """The length of the list `wanted` asks for: counted from the tally unless a name narrows it."""
+    if not wanted.text.strip():
+        return status_counts(session, due, wanted.community)[wanted.status]
     query = _joined(columns_select(func.count()).select_from(Enterprise), month).where(*_where(due, wanted))
     return int(session.execute(query).scalar_one())
 

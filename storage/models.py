@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, Dialect, Index, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Column, Dialect, Index, Numeric, String, Text, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -241,6 +241,13 @@ class MonthlyReport(SQLModel, table=True):
     __table_args__ = (
         Index("ux_report_revision", "enterprise_id", "period", "revision", unique=True),
         Index("ix_report_latest", "period", "is_latest"),
+        # where the cumulative 5.1服务卡 counts start (`summary_figures.first_card_year`), without a full scan
+        Index(
+            "ix_report_card_answered",
+            "period",
+            postgresql_where=text("card_collected IS NOT NULL"),
+            sqlite_where=text("card_collected IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -497,3 +504,23 @@ class RosterUpload(SQLModel, table=True):
     created_at: datetime
     applied_at: datetime | None = None
     applied_by: str | None = Field(default=None, max_length=64)
+
+
+class FigureStamp(SQLModel, table=True):
+    """How often the rows behind some figures changed: `report:YYYY-MM` for a month's reports, `roster` for the
+    enterprises. Database triggers bump it on every write (migration `tally0001`), so no code path can forget."""
+
+    __tablename__ = "figure_stamp"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    version: int = Field(default=0, sa_type=BigInteger)
+
+
+class FigureMemo(SQLModel, table=True):
+    """A computed figure kept with the stamps it was computed at (`storage.figure_memo`)."""
+
+    __tablename__ = "figure_memo"
+
+    key: str = Field(primary_key=True, max_length=200)
+    stamp: str = Field(sa_column=Column(Text, nullable=False))
+    value: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

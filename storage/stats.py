@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, true, union_all
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, true
 from sqlalchemy import select as columns_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import Session, col, select
 
@@ -111,122 +111,6 @@ def _number(value: Any) -> Decimal:
 
 
 # -- Monthly reports -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReportTotals:
-    """Totals of the latest revisions of the reports owed in some months (docs/figures.md §2)."""
-
-    reports: int
-    enterprises: int
-    flows: dict[str, Decimal]
-    stocks: dict[str, Decimal]
-
-
-def _owed_latest(query: Any, dues: Sequence[Due]) -> Any:
-    """`query` over MonthlyReport restricted to the latest revisions of owed reports: those 应报 counts, so a report
-    filed by an enterprise that did not owe it (not yet on the roster, removed, no union) adds to no total."""
-    return query.join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id)).where(
-        col(MonthlyReport.is_latest) == true(), owed_reports(dues)
-    )
-
-
-def report_totals(session: Session, dues: Sequence[Due]) -> ReportTotals:
-    """One indexed pass for a single month (its rows are also the period end); a second for longer periods."""
-    if not dues:
-        zeros = {name: Decimal(0) for name in STOCKS}
-        return ReportTotals(0, 0, {name: Decimal(0) for name in FLOWS}, zeros)
-    sums = [func.coalesce(func.sum(getattr(MonthlyReport, name)), 0) for name in (*FLOWS, *STOCKS)]
-    row = session.execute(_owed_latest(columns_select(func.count(), *sums).select_from(MonthlyReport), dues)).one()
-    values = [_number(value) for value in row[1:]]
-    flows = dict(zip(FLOWS, values[: len(FLOWS)], strict=True))
-    if len(dues) == 1:
-        stocks = dict(zip(STOCKS, values[len(FLOWS) :], strict=True))
-        return ReportTotals(reports=int(row[0]), enterprises=int(row[0]), flows=flows, stocks=stocks)
-    enterprises, stocks = _period_end_stocks(session, dues)
-    return ReportTotals(reports=int(row[0]), enterprises=enterprises, flows=flows, stocks=stocks)
-
-
-def _period_end_stocks(session: Session, dues: Sequence[Due]) -> tuple[int, dict[str, Decimal]]:
-    """Each enterprise's last owed report in the months of `dues`.
-
-    PostgreSQL takes the last month as it stands (most enterprises report every month) and probes
-    `ux_report_revision` (LATERAL) only for the enterprises missing from it: a third of the time of probing every
-    enterprise. SQLite has no LATERAL and ranks the owed rows with a window function instead.
-    """
-    last = dues[-1]
-    if session.get_bind().dialect.name == "postgresql":
-        stocks = [getattr(MonthlyReport, name) for name in STOCKS]
-        in_last_month = and_(
-            col(MonthlyReport.period) == last.month, col(MonthlyReport.is_latest) == true(), on_roster(last)
-        )
-        earlier = (
-            select(*stocks)
-            .where(
-                col(MonthlyReport.enterprise_id) == col(Enterprise.id),
-                col(MonthlyReport.is_latest) == true(),
-                owed_reports(dues),
-            )
-            .order_by(col(MonthlyReport.period).desc())
-            .limit(1)
-            .lateral("last_report")
-        )
-        reported_last = exists().where(
-            col(MonthlyReport.enterprise_id) == col(Enterprise.id),
-            col(MonthlyReport.period) == last.month,
-            col(MonthlyReport.is_latest) == true(),
-        )
-        source: Any = union_all(
-            select(*stocks)
-            .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-            .where(in_last_month),
-            columns_select(*(earlier.c[name] for name in STOCKS))
-            .select_from(Enterprise)
-            .join(earlier, true())
-            .where(~and_(reported_last, on_roster(last))),
-        ).subquery("period_end")
-        query = columns_select(func.count(), *_sums(source))
-    else:
-        rank = func.row_number().over(
-            partition_by=col(MonthlyReport.enterprise_id), order_by=col(MonthlyReport.period).desc()
-        )
-        ranked = columns_select(*(getattr(MonthlyReport, name) for name in STOCKS), rank.label("rank"))
-        source = _owed_latest(ranked.select_from(MonthlyReport), dues).subquery()
-        query = columns_select(func.count(), *_sums(source)).where(source.c.rank == 1)
-    row = session.execute(query).one()
-    return int(row[0]), {name: _number(value) for name, value in zip(STOCKS, row[1:], strict=True)}
-
-
-def _sums(source: Any) -> list[Any]:
-    return [func.coalesce(func.sum(source.c[name]), 0) for name in STOCKS]
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """应报 / 已报 / 按时报 over some months (docs/figures.md): each report counts for the month it is of."""
-
-    months: int
-    due: int  # 应报: Σ over the months of the enterprises that owed that month's report
-    submitted: int  # 已报: of those, the reports filed (in their latest revision)
-    on_time: int  # 按时报: of those, the ones whose first revision came before the deadline
-
-
-def coverage(session: Session, dues: Sequence[Due]) -> Coverage:
-    if not dues:
-        return Coverage(0, 0, 0, 0)
-    owed = session.execute(columns_select(func.coalesce(func.sum(_owed_count(dues)), 0)).select_from(Enterprise))
-    reports = (
-        columns_select(func.count())
-        .select_from(MonthlyReport)
-        .join(Enterprise, col(Enterprise.id) == col(MonthlyReport.enterprise_id))
-        .where(owed_reports(dues))
-    )
-    submitted = session.execute(reports.where(col(MonthlyReport.is_latest) == true())).scalar_one()
-    early = or_(
-        *(and_(col(MonthlyReport.period) == due.month, col(MonthlyReport.submitted_at) < due.by) for due in dues)
-    )
-    on_time = session.execute(reports.where(col(MonthlyReport.revision) == 1, early)).scalar_one()
-    return Coverage(len(dues), int(owed.scalar_one()), int(submitted), int(on_time))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -19,7 +20,7 @@ from sqlmodel import Session, col
 
 from config.summary import SummaryConfig
 from domain.enums import HardshipState, RequestState, Role
-from storage import stats
+from storage import figure_memo, stats
 from storage.models import CaseEvent, DuesExemption, Enterprise, Member, MonthlyReport
 
 Value = Decimal | int | None
@@ -70,6 +71,10 @@ def _last_of_each(query: Any, dues: Sequence[stats.Due], answered: Any = None) -
 
 
 def positions(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
+    return figure_memo.over_months(session, "positions", dues, lambda: _positions(session, dues))
+
+
+def _positions(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
     """Positions at period end, from each enterprise's last owed report: hardship funds, service points, mediation
     committees, enterprises of a hundred employees or more."""
     if not dues:
@@ -107,6 +112,11 @@ def positions(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
 
 
 def mutual_aid(session: Session, asked: stats.Due | None) -> dict[str, Value]:
+    months = [asked] if asked else []
+    return figure_memo.over_months(session, "mutual_aid", months, lambda: _mutual_aid(session, asked))
+
+
+def _mutual_aid(session: Session, asked: stats.Due | None) -> dict[str, Value]:
     """Medical mutual-aid enrolment as the owed reports of `asked`, the month whose form asks it, state it (the
     enrolment is asked in its season only; every other report leaves it empty)."""
     report = MonthlyReport
@@ -143,6 +153,10 @@ def mutual_aid(session: Session, asked: stats.Due | None) -> dict[str, Value]:
 
 
 def flows(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
+    return figure_memo.over_months(session, "flows", dues, lambda: _flows(session, dues))
+
+
+def _flows(session: Session, dues: Sequence[stats.Due]) -> dict[str, Value]:
     """Sums over the owed reports of the period: festival visits and re-elections."""
     report = MonthlyReport
     row: Sequence[Any] = (None, None, 0, 0)
@@ -190,6 +204,13 @@ def card_growth(session: Session, history: Sequence[stats.Due], since: str) -> d
     reach back at least to January of `since`'s year). The form asks them year to date (今年), so within a year
     the growth is each enterprise's last value minus its last value before `since` (nothing to subtract from
     January on); a span of years adds each year's growth. None when no report in the span answered."""
+    grown = partial(_card_growth, session, history, since)
+    found = figure_memo.over_months(session, "card_growth", history, grown, since)
+    return {name: int(found[name] or 0) for name in CARD_FIELDS} if found else None
+
+
+def _card_growth(session: Session, history: Sequence[stats.Due], since: str) -> dict[str, Value]:
+    """`card_growth`, empty where it is None."""
     found: dict[str, int] | None = None
     for year in sorted({due.month[:4] for due in history if due.month >= since}):
         of_year = [due for due in history if due.month[:4] == year]
@@ -199,7 +220,7 @@ def card_growth(session: Session, history: Sequence[stats.Due], since: str) -> d
         start = _card_totals_at(session, [due for due in of_year if due.month < since])
         grew = {name: end[name] - (start or {}).get(name, 0) for name in CARD_FIELDS}
         found = grew if found is None else {name: found[name] + grew[name] for name in CARD_FIELDS}
-    return found
+    return dict(found or {})
 
 
 def roster(session: Session, config: SummaryConfig) -> dict[str, Value]:
@@ -248,6 +269,10 @@ def warners(session: Session, end: datetime) -> int:
 
 
 def dues(session: Session, owed: Sequence[stats.Due], threshold: int) -> dict[str, Value]:
+    return figure_memo.over_months(session, "dues", owed, lambda: _dues(session, owed, threshold), threshold)
+
+
+def _dues(session: Session, owed: Sequence[stats.Due], threshold: int) -> dict[str, Value]:
     """Dues accrued and remitted in the owed reports, split at the headcount threshold (roster employees)."""
     report = MonthlyReport
     large = col(Enterprise.employees) >= threshold

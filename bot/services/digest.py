@@ -23,7 +23,7 @@ from config.settings import Settings
 from domain import timefmt
 from domain.periods import Month, due_on, reporting_month
 from domain.warning_rules import MEDIATION_DAYS
-from storage import identity, outbox, stats
+from storage import identity, month_tally, outbox, stats
 from storage.models import Member, OutboxMessage
 
 OVERDUE_SHOWN = 20
@@ -70,7 +70,7 @@ def compose(session: Session, settings: Settings, period: str, now: datetime) ->
         "stale_days": STALE_AFTER.days,
         "open_warnings": stats.count_warnings(session, stats.OPEN_WARNING_STATES),
         "in_review": stats.count_applications(session, stats.PENDING_REVIEW_STATES),
-        "overdue_total": stats.missing_count(session, found.owed),
+        "overdue_total": month_tally.missing_count(session, found.owed),
         "overdue": stats.missing_reports(session, found.owed, OVERDUE_SHOWN),
         "next_period": Month.parse_key(period).shift(1).period,
         "next_due": due_on(Month.parse_key(period).shift(1), settings),

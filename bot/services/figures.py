@@ -9,7 +9,7 @@ floored to one decimal (`storage.stats.rate`) and is None when there is nothing 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -25,7 +25,7 @@ from config.summary import SummaryConfig, summary_config
 from domain.enums import WarningLevel
 from domain.periods import Month, Period
 from storage import figures as staff_figures
-from storage import stats, summary_figures
+from storage import month_tally, stats, summary_figures
 from storage.summary_figures import Value
 
 MONEY = frozenset({"payroll", "dues_accrued", "dues_remitted"})  # the report totals counted in 元, not in units
@@ -36,8 +36,8 @@ DISPUTE_GROUPS = ("contract", "wage", "injury")  # the summary's categories of r
 class PeriodFigures:
     period: Period
     owed: list[stats.Due]  # the months already asked for, each with the instant its report fell due
-    cover: stats.Coverage
-    totals: stats.ReportTotals
+    cover: month_tally.Coverage
+    totals: month_tally.ReportTotals
     warnings: stats.WarningSummary
     hardship: stats.HardshipSummary
 
@@ -80,14 +80,18 @@ def owed_months(period: Period, settings: Settings, today: date) -> list[stats.D
     return stats.due_months(period.start, period.end, today, settings, settings.zone)
 
 
-def report_totals(session: Session, period: Period, settings: Settings, today: date) -> stats.ReportTotals:
+def report_totals(session: Session, period: Period, settings: Settings, today: date) -> month_tally.ReportTotals:
     """月报数据合计 (§2) of the reports owed in `period`; the digest compares a month with the one before."""
-    return stats.report_totals(session, owed_months(period, settings, today))
+    return month_tally.report_totals(session, owed_months(period, settings, today))
 
 
-def coverage(session: Session, period: Period, settings: Settings, today: date) -> stats.Coverage:
-    """应报, 已报 and 按时报 alone, for views of many periods at once (the desk's twelve-month chart)."""
-    return stats.coverage(session, owed_months(period, settings, today))
+def monthly_rates(session: Session, months: Sequence[Month], settings: Settings, today: date) -> list[Decimal | None]:
+    """Each month's 报送率 on its own, as `统计 <月>` states it (the desk's chart, the appendix's); None for a month
+    not asked for yet."""
+    owed = stats.due_months(months[0].first_day, months[-1].last_day, today, settings, settings.zone)
+    covered = dict(zip((due.month for due in owed), month_tally.coverage_by_month(session, owed), strict=True))
+    found = (covered.get(month.key) for month in months)
+    return [None if cover is None else stats.rate(cover.submitted, cover.due) for cover in found]
 
 
 def period_figures(session: Session, period: Period, settings: Settings, today: date) -> PeriodFigures:
@@ -98,8 +102,8 @@ def period_figures(session: Session, period: Period, settings: Settings, today: 
     return PeriodFigures(
         period,
         owed,
-        stats.coverage(session, owed),
-        stats.report_totals(session, owed),
+        month_tally.coverage(session, owed),
+        month_tally.report_totals(session, owed),
         stats.warning_summary(session, start_at, end_at),
         stats.hardship_summary(session, start_at, end_at, period.start, period.end),
     )
@@ -235,12 +239,7 @@ def _cards(
 def monthly_series(session: Session, period: Period, settings: Settings, today: date) -> charts.MonthlySeries:
     """The appendix's charts (§5.6): 报送率 of each month on its own, as `统计` counts a month; warnings by the
     month they were reported in, in the federation's zone."""
-    owed = {due.month: due for due in owed_months(period, settings, today)}
-    rates: list[Decimal | None] = []
-    for month in period.months:
-        due = owed.get(month.key)
-        covered = stats.coverage(session, [due]) if due is not None else None
-        rates.append(None if covered is None else stats.rate(covered.submitted, covered.due))
+    rates = monthly_rates(session, period.months, settings, today)
     counts = stats.warnings_by_month_and_level(session, period.months, settings.zone)
     warnings = {level: tuple(counts.get((m.key, level.value), 0) for m in period.months) for level in WarningLevel}
     return charts.MonthlySeries(tuple(month.key for month in period.months), tuple(rates), warnings)

@@ -20,7 +20,7 @@ from bot.staff_desk.auth import Staff, services
 from bot.staff_desk.rate_chart import RateChart, rate_chart
 from config.settings import Settings
 from domain.periods import Month, reporting_month
-from storage import desk_dashboard, stats
+from storage import desk_dashboard, month_tally, stats
 
 router = APIRouter()
 CHART_MONTHS = 12
@@ -34,17 +34,11 @@ class Overdue:
     enterprises: int
 
 
-def _rate_history(session: Session, settings: Settings, today: date, known: dict[Month, PeriodFigures]) -> RateChart:
-    """The last twelve months' report rates, oldest first, by the definition `统计 <月>` uses (`figures.coverage`:
-    two queries a month; the two months the tiles show are not asked for again)."""
+def _rate_history(session: Session, settings: Settings, today: date) -> RateChart:
+    """The last twelve months' report rates, oldest first, as `统计 <月>` states each."""
     last = reporting_month(today)
     months = [last.shift(offset - CHART_MONTHS + 1) for offset in range(CHART_MONTHS)]
-    rates = []
-    for month in months:
-        found = known.get(month)
-        cover = found.cover if found else figures.coverage(session, month.period, settings, today)
-        rates.append((month, stats.rate(cover.submitted, cover.due)))
-    return rate_chart(rates)
+    return rate_chart(list(zip(months, figures.monthly_rates(session, months, settings, today), strict=True)))
 
 
 def _by_community(
@@ -61,7 +55,7 @@ def _overdue(session: Session, shown: list[PeriodFigures], now: datetime) -> Ove
     for found in shown:
         past = [due for due in found.owed if due.by <= now]
         if past:
-            return Overdue(Month.parse_key(past[-1].month), stats.missing_count(session, past[-1:]))
+            return Overdue(Month.parse_key(past[-1].month), month_tally.missing_count(session, past[-1:]))
     return None
 
 
@@ -76,7 +70,7 @@ def dashboard(request: Request, viewer: Staff) -> Response:
     with found.db.transaction(keep_loaded=True) as session:
         shown = [period_figures(session, month.period, settings, today) for month in months]
         communities = _by_community(months, [desk_dashboard.coverage_by_community(session, f.owed) for f in shown])
-        chart = _rate_history(session, settings, today, dict(zip(months, shown, strict=True)))
+        chart = _rate_history(session, settings, today)
         overdue = _overdue(session, shown, now)
         by_state = desk_dashboard.applications_by_state(session)
         open_warnings = stats.count_warnings(session, stats.OPEN_WARNING_STATES)

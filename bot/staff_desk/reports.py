@@ -58,7 +58,7 @@ def month_list(
         pager = pages.pager(request, total)
         rows = desk_reports.month_rows(session, shown.key, due, wanted, pager.offset, pager.size)
         communities = desk_reports.communities(session)
-    cover = figures.cover
+        counts = desk_reports.status_counts(session, due)
     return pages.show(
         request,
         viewer,
@@ -67,12 +67,7 @@ def month_list(
         collecting=collecting,
         months=[collecting.shift(-back) for back in range(12)],
         figures=figures,
-        counts={
-            Filed.ALL: cover.due,
-            Filed.FILED: cover.submitted,
-            Filed.LATE: cover.submitted - cover.on_time,
-            Filed.MISSING: cover.due - cover.submitted,
-        },
+        counts=counts,
         due=due,
         wanted=wanted,
         statuses=list(Filed),
