@@ -108,6 +108,15 @@ def test_unreachable_database_stops_start_up() -> None:
     assert result.stderr.startswith("unionbot: UNIONBOT_DATABASE_URL: cannot connect")
 
 
+def test_several_workers_on_sqlite_are_refused_naming_the_way_out(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/one.sqlite3"
+    refused = runner.invoke(app, ["serve", "--workers", "2"], env={"UNIONBOT_DATABASE_URL": url})
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        "unionbot: --workers 2: SQLite serves one process; set UNIONBOT_DATABASE_URL to PostgreSQL"
+    )
+
+
 def test_service_refuses_an_old_schema_until_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/old.sqlite3"
     refused = runner.invoke(app, ["serve"], env={"UNIONBOT_DATABASE_URL": url})
