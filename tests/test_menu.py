@@ -214,6 +214,18 @@ def test_a_menu_file_wechat_would_refuse_is_named_line_by_line_and_never_sent(
     assert refused.value.problems == [f"menu.yaml: {problem}" for problem in problems]
 
 
+def test_the_service_refuses_to_start_on_a_wrong_menu_naming_each_problem(tmp_path: Path) -> None:
+    path = tmp_path / "menu.yaml"
+    text, problems = BAD_MENUS[0]
+    path.write_text(text, encoding="utf-8")
+    env = {"UNIONBOT_MENU_FILE": str(path), "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+
+    result = runner.invoke(app, ["serve"], env=env)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"unionbot: menu.yaml: {problem}" for problem in problems]
+
+
 def test_a_missing_menu_file_stops_start_up(tmp_path: Path) -> None:
     with pytest.raises(MenuError, match=r"menu\.yaml: cannot be read"):
         build_dispatcher(menu_file=tmp_path / "menu.yaml")
@@ -276,7 +288,7 @@ def _free_port() -> int:
 
 
 def test_the_terminal_chat_lists_the_published_menu_and_taps_a_button_by_name(tmp_path: Path) -> None:
-    """The demo: `serve --with-fake-wechat`, `menu publish` to the stand-in, then `/菜单` and `/菜单 使用帮助`."""
+    """The demo: `serve --with-fake-wechat`, `menu publish` to the stand-in, then `/菜单`, `/菜单 使用帮助`, `/语音`."""
     fake_port, port = _free_port(), _free_port()
     env = {**os.environ, "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3"}
     env.pop("UNIONBOT_WECHAT_AES_KEY", None)
@@ -307,7 +319,7 @@ def test_the_terminal_chat_lists_the_published_menu_and_taps_a_button_by_name(tm
         )
         chat = subprocess.run(
             [*cli, "chat", "--as", "newcomer", "--url", f"http://127.0.0.1:{port}/wechat", "--fake", fake],
-            input="/菜单\n/菜单 使用帮助\n",
+            input="/菜单\n/菜单 使用帮助\n/语音 你好。\n",
             env=env,
             capture_output=True,
             text=True,
@@ -321,3 +333,4 @@ def test_the_terminal_chat_lists_the_published_menu_and_taps_a_button_by_name(tm
     assert chat.stdout.count("  工作台  [click DESK]") == 2  # at the start and for `/菜单`
     assert "    使用帮助  [click HELP]" in chat.stdout
     assert "发送“绑定 邀请码”" in chat.stdout  # the tap reached the service: a newcomer is told how to bind
+    assert "公众号> 您说的是：“你好”" in chat.stdout

@@ -35,7 +35,7 @@ def serve(
         os.environ["UNIONBOT_WECHAT_API_BASE"] = f"http://127.0.0.1:{with_fake_wechat}"
         os.environ["UNIONBOT_WECHAT_QR_BASE"] = f"http://127.0.0.1:{with_fake_wechat}"
     settings = settings_or_exit()
-    menu_or_exit()  # the workers check it again, but a wrong menu should read as lines here, not as tracebacks
+    menu_or_exit(settings.menu_file)  # the workers check it again; here a wrong menu reads as lines, not tracebacks
     db = database_or_exit(settings)
     try:
         require_current(db.engine)
