@@ -57,7 +57,7 @@ def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Cal
     return Services(
         settings=settings,
         db=db,
-        inbox=Inbox(db, dispatcher or build_dispatcher(), settings, clock=clock, on_outbox=wake.set),
+        inbox=Inbox(db, dispatcher or build_dispatcher(settings.menu_file), settings, clock=clock, on_outbox=wake.set),
         api=api,
         outbox=OutboxWorker(db, api, max_attempts=settings.outbox_max_attempts, clock=clock, vault=vault),
         crypto=crypto,

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.menu import MENU_FILE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'unionbot.sqlite3'}"
 # Development-only secrets: a production deployment sets its own (see README, Configuration).
@@ -59,6 +61,7 @@ class Settings(BaseSettings):
     link_secret: str = Field(default=DEV_LINK_SECRET, min_length=16)
     link_ttl_minutes: int = Field(default=60, ge=1)
     files_dir: Path = REPO_ROOT / "var" / "files"
+    menu_file: Path = MENU_FILE  # the account's custom menu: checked at start-up, sent by `unionbot menu publish`
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)

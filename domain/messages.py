@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +16,8 @@ class Kind(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     SCAN = "scan"  # a follower scanned one of the account's parametric QR codes (the scene is in `scene`)
     EVENT = "event"  # any other event: acknowledged, nothing to say
-    UNSUPPORTED = "unsupported"  # voice, video, location, link, unknown types
+    VOICE = "voice"  # a voice message WeChat did not turn into text (speech recognition off, or nothing heard)
+    UNSUPPORTED = "unsupported"  # video, location, link, unknown types
 
 
 @dataclass(frozen=True)
@@ -33,3 +35,14 @@ class Incoming:
     event_key: str = ""
     raw_type: str = ""
     scene: str = ""  # the parametric QR code scanned: SCAN, or subscribe with EventKey `qrscene_<scene>`
+    spoken: bool = False  # TEXT that WeChat heard in a voice message (its `Recognition`), not typed
+
+
+# WeChat's speech recognition ends a sentence as written prose does; nobody types "月报。" or "32人！".
+# A question mark is kept: "是？" asks, it does not answer.
+_SPOKEN_END = re.compile(r"[\s。．.，,、！!～~]+$")
+
+
+def heard(recognition: str) -> str:
+    """What a voice message said, as the user would have typed it ("" when WeChat heard nothing)."""
+    return _SPOKEN_END.sub("", recognition.strip())

@@ -25,7 +25,7 @@ from storage.models import Enterprise, InviteCode
 _ROLE_WORDS = {"预警员": Role.WARNER, "预警": Role.WARNER, "主席": Role.CHAIR, "工会主席": Role.CHAIR}
 BIND_WORDS = ("绑定",)
 DUTY_WORDS = ("值班",)
-_GATED = frozenset({Kind.TEXT, Kind.IMAGE, Kind.CLICK, Kind.UNSUPPORTED})
+_GATED = frozenset({Kind.TEXT, Kind.IMAGE, Kind.VOICE, Kind.CLICK, Kind.UNSUPPORTED})
 PROFILE_ROLES = frozenset({Role.CHAIR, Role.WARNER})  # asked for their name and mobile after binding
 _DUTY_WORDS = {"开": True, "开启": True, "是": True, "关": False, "关闭": False, "否": False}
 

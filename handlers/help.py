@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from handlers.context import Context
 
+MENU_KEY = "HELP"
+
 
 def silent(_ctx: Context) -> None:
     """WeChat shows nothing for unsubscribes and other events; answering would only be dropped."""

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.channel.endpoint import Services
-from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml
+from bot.channel.signing import Signer, event_xml, image_xml, new_msg_id, text_xml, voice_xml
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 
@@ -88,6 +88,11 @@ class WechatSide:
     def image(self, openid: str, media_id: str, msg_id: int | None = None) -> Delivery:
         return self.deliver(image_xml(openid, media_id, msg_id or new_msg_id(), ACCOUNT))
 
+    def voice(self, openid: str, recognition: str | None, msg_id: int | None = None) -> Delivery:
+        """A voice message; `recognition` is what WeChat heard (None: speech recognition is off)."""
+        msg_id = msg_id or new_msg_id()
+        return self.deliver(voice_xml(openid, f"voice-{msg_id}", msg_id, recognition, ACCOUNT))
+
     def event(self, openid: str, event: str, key: str = "", created: int | None = None) -> Delivery:
         return self.deliver(event_xml(openid, event, key, ACCOUNT, created))
 
@@ -133,6 +138,10 @@ class Chat:
 
     def send_image(self, media_id: str) -> str:
         return self._keep(self.wechat.image(self.openid, media_id))
+
+    def speak(self, heard: str | None) -> str:
+        """A voice message that WeChat heard as `heard` (None: WeChat gave no text for it)."""
+        return self._keep(self.wechat.voice(self.openid, heard))
 
     def click(self, key: str) -> str:
         return self._keep(self.wechat.event(self.openid, "CLICK", key))

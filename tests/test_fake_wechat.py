@@ -21,6 +21,8 @@ from bot.devtools.fake_wechat import (
     CUSTOM_SEND_PATH,
     MEDIA_GET_PATH,
     MENU_CREATE_PATH,
+    MENU_DELETE_PATH,
+    MENU_GET_PATH,
     TEMPLATE_SEND_PATH,
     TOKEN_PATH,
     Call,
@@ -341,6 +343,42 @@ def test_media_bytes_are_stable_per_id_and_distinct_between_ids(http: httpx.Clie
 def test_wechatpy_menu_create_keeps_the_menu(wx: FakeClient, state: FakeState) -> None:
     assert wx.menu.create(MENU) == {"errcode": 0, "errmsg": "ok"}
     assert state.menu == MENU
+
+
+def test_wechatpy_reads_the_menu_back_as_wechat_shows_it_and_deletes_it(wx: FakeClient, state: FakeState) -> None:
+    assert wx.menu.get() is None  # wechatpy's reading of 46003 "menu no exist"
+    wx.menu.create(MENU)
+
+    shown = wx.menu.get()
+
+    [plain, folder] = shown["menu"]["button"]
+    assert plain == {**MENU["button"][0], "sub_button": []}
+    assert folder["sub_button"] == [{**sub, "sub_button": []} for sub in MENU["button"][1]["sub_button"]]
+    assert wx.menu.delete() == {"errcode": 0, "errmsg": "ok"}
+    assert state.menu is None and wx.menu.get() is None
+    assert [c.path for c in state.snapshot() if "/menu/" in c.path] == [
+        MENU_GET_PATH,
+        MENU_CREATE_PATH,
+        MENU_GET_PATH,
+        MENU_DELETE_PATH,
+        MENU_GET_PATH,
+    ]
+
+
+def test_menu_get_and_delete_need_a_token(http: httpx.Client, state: FakeState) -> None:
+    for path in (MENU_GET_PATH, MENU_DELETE_PATH):
+        assert http.get(path).json()["errcode"] == 41001
+        assert http.get(path, params={"access_token": "not-a-token"}).json()["errcode"] == 40001
+    token = fetch_token(http)
+    assert post(http, MENU_CREATE_PATH, token, MENU)["errcode"] == 0
+    assert http.get(MENU_DELETE_PATH, params={"access_token": "not-a-token"}).json()["errcode"] == 40001
+    assert state.menu == MENU
+
+
+def test_control_menu_shows_what_was_published(http: httpx.Client, state: FakeState) -> None:
+    assert http.get("/_fake/menu").json() == {"menu": None}
+    post(http, MENU_CREATE_PATH, fetch_token(http), MENU)
+    assert http.get("/_fake/menu").json() == {"menu": MENU}
 
 
 def test_wechatpy_raises_the_errcode_for_a_closed_window(wx: FakeClient, state: FakeState) -> None:

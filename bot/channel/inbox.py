@@ -34,7 +34,7 @@ from storage.models import InboundMessage, ReplyMode, WechatUser
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-USER_MESSAGES = frozenset({Kind.TEXT, Kind.IMAGE, Kind.UNSUPPORTED})
+USER_MESSAGES = frozenset({Kind.TEXT, Kind.IMAGE, Kind.VOICE, Kind.UNSUPPORTED})
 
 
 class _Phase(Enum):

@@ -41,6 +41,19 @@ def image_xml(openid: str, media_id: str, msg_id: int, account: str = "gh_unionb
     )
 
 
+def voice_xml(
+    openid: str, media_id: str, msg_id: int, recognition: str | None = None, account: str = "gh_unionbot"
+) -> str:
+    """A voice message; `recognition` is what WeChat heard (None: speech recognition is off for the account)."""
+    heard = "" if recognition is None else f"<Recognition>{escape(recognition)}</Recognition>"
+    return (
+        f"<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+        f"<MediaId><![CDATA[{media_id}]]></MediaId><Format><![CDATA[amr]]></Format>{heard}"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
 def event_xml(openid: str, event: str, key: str = "", account: str = "gh_unionbot", created: int | None = None) -> str:
     key_xml = f"<EventKey><![CDATA[{key}]]></EventKey>" if key else ""
     return (

@@ -16,7 +16,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from domain.messages import Incoming, Kind
+from domain.messages import Incoming, Kind, heard
 
 # XML 1.0 forbids these; WeChat users can still paste them, so they are dropped on the way in and out.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -90,7 +90,7 @@ class Crypto:
         return str(self._crypto.encrypt_message(xml, nonce, timestamp))
 
 
-_MESSAGE_KINDS = {"text": Kind.TEXT, "image": Kind.IMAGE}
+_MESSAGE_KINDS = {"text": Kind.TEXT, "image": Kind.IMAGE, "voice": Kind.VOICE}
 _EVENT_KINDS = {
     "click": Kind.CLICK,
     "subscribe": Kind.SUBSCRIBE,
@@ -131,18 +131,23 @@ def parse(xml: str) -> Incoming:
         kind = _MESSAGE_KINDS.get(msg_type, Kind.UNSUPPORTED)
         dedup_key = f"msg:{msg_id}" if msg_id else f"msg:{openid}:{created_epoch}:{msg_type}"
         raw_type = msg_type
+    text = str(raw.get("Content") or "") if kind is Kind.TEXT else ""
+    spoken = heard(str(raw.get("Recognition") or "")) if kind is Kind.VOICE else ""
+    if spoken:  # handled exactly as if it had been typed; the voice file itself is not needed
+        kind, text = Kind.TEXT, spoken
     return Incoming(
         kind=kind,
         openid=openid,
         account=account,
         created=created,
         dedup_key=dedup_key[:200],
-        text=str(raw.get("Content") or "") if kind is Kind.TEXT else "",
-        media_id=str(raw.get("MediaId") or ""),
+        text=text,
+        media_id="" if spoken else str(raw.get("MediaId") or ""),
         pic_url=str(raw.get("PicUrl") or ""),
         event_key=event_key,
         raw_type=raw_type,
         scene=_scene(event, event_key) if msg_type == "event" else "",
+        spoken=bool(spoken),
     )
 
 

@@ -17,6 +17,7 @@ TOKEN_INVALID = frozenset({40001, 40014, 42001})
 RATE_LIMITED = 45009
 OUTSIDE_WINDOW = 45015
 SYSTEM_BUSY = -1
+NO_MENU = 46003  # menu/get on an account that has no menu
 QR_IMAGE_BASE = "https://mp.weixin.qq.com"  # showqrcode lives here, not on the API host, and needs no token
 QR_MAX_SECONDS = 2_592_000  # a temporary parametric QR code lives 30 days at most
 
@@ -107,6 +108,25 @@ class WechatApi:
         }
         data = self._post("/cgi-bin/qrcode/create", body)
         return QrTicket(str(data["ticket"]), str(data.get("url", "")), int(data.get("expire_seconds", 0)))
+
+    def create_menu(self, menu: dict[str, Any]) -> None:
+        """Replace the account's custom menu (followers see it within about 5 minutes)."""
+        self._post("/cgi-bin/menu/create", menu)
+
+    def get_menu(self) -> dict[str, Any] | None:
+        """The menu WeChat shows now (menu/get's `menu`: a plain button has `sub_button: []`), None when none."""
+        try:
+            data = self._checked(self._request("GET", "/cgi-bin/menu/get"))
+        except WechatApiError as exc:
+            if exc.errcode == NO_MENU:
+                return None
+            raise
+        menu = data.get("menu")
+        return menu if isinstance(menu, dict) else None
+
+    def delete_menu(self) -> None:
+        """Remove the custom menu (and any conditional menus) from the account."""
+        self._checked(self._request("GET", "/cgi-bin/menu/delete"))
 
     def qr_image(self, ticket: str) -> bytes:
         """The PNG of a ticket (`showqrcode`); WeChat answers an unknown or expired ticket with an HTTP error."""

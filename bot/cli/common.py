@@ -18,6 +18,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def fail_each(problems: list[str]) -> typer.Exit:
+    """`fail` for several problems found at once: one line each, so the operator fixes them in one go."""
+    for problem in problems:
+        typer.echo(f"unionbot: {problem}", err=True)
+    return typer.Exit(code=2)
+
+
 def settings_or_exit() -> Settings:
     try:
         return load_settings()

@@ -24,7 +24,7 @@ def fake_wechat(
     host: str = "127.0.0.1",
     port: int = DEMO_FAKE_PORT,
 ) -> None:
-    """Run the local stand-in of WeChat's API (token, message sends, media/get, menu/create, QR codes)."""
+    """Run the local stand-in of WeChat's API (token, message sends, media/get, the menu, QR codes)."""
     from bot.devtools.fake_wechat import serve as serve_fake
 
     settings = settings_or_exit()

@@ -8,6 +8,7 @@ from bot.cli.admin import desk_app, invite_app, org_app, staff_app
 from bot.cli.db import db_app
 from bot.cli.devtools import chat, fake_wechat
 from bot.cli.export import export_app
+from bot.cli.menu import menu_app
 from bot.cli.outbox import outbox_app
 from bot.cli.remind import remind_app
 from bot.cli.serve import serve
@@ -27,6 +28,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(summary_app, name="summary")
 app.add_typer(figures_app, name="figures")
 app.add_typer(remind_app, name="remind")
+app.add_typer(menu_app, name="menu")
 
 if __name__ == "__main__":
     app()

@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.cli.common import database_or_exit, fail, settings_or_exit
 from bot.cli.devtools import fake_wechat_beside
+from bot.cli.menu import menu_or_exit
 from storage.migrate import SchemaBehind, require_current
 
 log = logging.getLogger("unionbot")
@@ -55,13 +56,14 @@ def serve(
         typer.Option(help="Also run the local WeChat stand-in on this port and send through it (demo)."),
     ] = None,
 ) -> None:
-    """Run the WeChat endpoint (refuses to start on a wrong setting or an outdated schema)."""
+    """Run the WeChat endpoint (refuses to start on a wrong setting, a wrong menu file or an outdated schema)."""
     if with_fake_wechat:
         os.environ["UNIONBOT_WECHAT_API_BASE"] = f"http://127.0.0.1:{with_fake_wechat}"
         os.environ["UNIONBOT_WECHAT_QR_BASE"] = f"http://127.0.0.1:{with_fake_wechat}"
     settings = settings_or_exit()
     if workers > 1 and settings.database_url.startswith("sqlite"):
         raise fail(f"--workers {workers}: SQLite serves one process; set UNIONBOT_DATABASE_URL to PostgreSQL")
+    menu_or_exit(settings.menu_file)  # the workers check it again; here a wrong menu reads as lines, not tracebacks
     db = database_or_exit(settings)
     try:
         require_current(db.engine)

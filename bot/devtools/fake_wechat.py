@@ -19,7 +19,8 @@ Error codes answered (besides anything injected with `fail_next`):
 * qrcode/create: 40001-style token errors, 47001 action_name unknown or scene_str not 1-64 characters
   (QR_STR_SCENE) / scene_id not a positive integer (QR_SCENE); expire_seconds defaults to 60 and is capped at
   30 days, as WeChat does; showqrcode (no token) answers HTTP 404 for a ticket it never issued or that expired;
-* menu/create: see `menu_error`.
+* menu/create: see `menu_error`; menu/get: 46003 while there is no menu (a plain button comes back with
+  `sub_button: []`, as WeChat answers); menu/delete always succeeds.
 """
 
 from __future__ import annotations
@@ -51,11 +52,25 @@ CUSTOM_SEND_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 MEDIA_GET_PATH = "/cgi-bin/media/get"
 MENU_CREATE_PATH = "/cgi-bin/menu/create"
+MENU_GET_PATH = "/cgi-bin/menu/get"
+MENU_DELETE_PATH = "/cgi-bin/menu/delete"
 QRCODE_CREATE_PATH = "/cgi-bin/qrcode/create"
 SHOW_QRCODE_PATH = "/cgi-bin/showqrcode"
 QR_DEFAULT_SECONDS = 60
 QR_MAX_SECONDS = 2_592_000
 QR_ACTIONS = frozenset({"QR_SCENE", "QR_STR_SCENE", "QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"})
+
+_TOKEN_APIS = frozenset(
+    {
+        CUSTOM_SEND_PATH,
+        TEMPLATE_SEND_PATH,
+        MEDIA_GET_PATH,
+        MENU_CREATE_PATH,
+        MENU_GET_PATH,
+        MENU_DELETE_PATH,
+        QRCODE_CREATE_PATH,
+    }
+)
 
 TOKEN_LIFETIME_SECONDS = 7200
 TEXT_LIMIT_BYTES = 2048
@@ -105,6 +120,7 @@ ERRMSG: dict[int, str] = {
     45002: "content size out of limit",
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
+    46003: "menu no exist",
     45047: "out of response count limit",
     47001: "data format error",
     48001: "api unauthorized",
@@ -243,6 +259,15 @@ def _leaf_error(button: dict[str, Any]) -> int:
     return 0
 
 
+def _as_menu_get_answers(menu: dict[str, Any]) -> dict[str, Any]:
+    """The stored menu as menu/get shows it: every button carries `sub_button`, an empty list for a plain one."""
+
+    def shown(button: dict[str, Any]) -> dict[str, Any]:
+        return {**button, "sub_button": [shown(sub) for sub in button.get("sub_button") or []]}
+
+    return {"button": [shown(button) for button in menu["button"]]}
+
+
 def _custom_send_error(body: dict[str, Any]) -> int:
     msgtype = body.get("msgtype")
     if not isinstance(msgtype, str) or not msgtype:
@@ -320,6 +345,10 @@ class FakeState:
             if c.path == CUSTOM_SEND_PATH and c.body is not None and c.body.get("msgtype") == "text"
         ]
 
+    def current_menu(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self.menu
+
     def fail_next(self, path: str, errcode: int, times: int = 1) -> None:
         """Make the next `times` calls to `path` answer `errcode`, before any other check."""
         if not path.startswith("/cgi-bin/"):
@@ -383,11 +412,16 @@ class FakeState:
         if path == SHOW_QRCODE_PATH:
             issued = self.qr_codes.get(params.get("ticket", ""))
             return qr_png(issued.url) if issued is not None and now < issued.expires_at else error(40007)
-        if path not in (CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, MEDIA_GET_PATH, MENU_CREATE_PATH, QRCODE_CREATE_PATH):
+        if path not in _TOKEN_APIS:
             return error(48001)
         code = self._token_error(params.get("access_token"), now)
         if code:
             return error(code)
+        if path == MENU_GET_PATH:
+            return error(46003) if self.menu is None else {"menu": _as_menu_get_answers(self.menu)}
+        if path == MENU_DELETE_PATH:
+            self.menu = None
+            return error(0)
         if path == MEDIA_GET_PATH:
             media_id = params.get("media_id", "")
             if not media_id or media_id.startswith("expired"):
@@ -505,6 +539,11 @@ def create_app(state: FakeState) -> FastAPI:
             for c in state.snapshot()
             if (touser is None or c.touser == touser) and (since is None or c.at > since)
         ]
+
+    @app.get("/_fake/menu")
+    def menu() -> dict[str, Any]:
+        """The menu the account published (None before menu/create or after menu/delete), without a token."""
+        return {"menu": state.current_menu()}
 
     @app.post("/_fake/fail")
     def fail(spec: _Fail) -> dict[str, bool]:

@@ -94,6 +94,11 @@ class FormDesk(Generic[C]):
     forms: dict[str, Form]
     hooks: dict[str, Hooks[C]] = field(default_factory=dict)
 
+    @property
+    def menu_keys(self) -> frozenset[str]:
+        """The menu clicks that start a form (`menu_keys` in its definition)."""
+        return frozenset(key for form in self.forms.values() for key in form.menu_keys)
+
     # -- filters -------------------------------------------------------------------------------------
 
     def starting(self, ctx: C) -> Started | None:

@@ -21,6 +21,7 @@ class Route(Generic[A]):
     match: Callable[[Context], A | None]
     handle: Callable[[Context, A], Reply]
     paged: bool = True  # False for the route that serves pages itself (`更多`)
+    menu_keys: frozenset[str] = frozenset()  # the menu clicks it answers: `config/menu.yaml` is checked against them
 
 
 Handler = Callable[[Context], Reply]
@@ -34,6 +35,11 @@ class Dispatcher:
         self.routes = list(routes)
         self.fallback = fallback
         self.finish = finish
+
+    @property
+    def menu_keys(self) -> frozenset[str]:
+        """Every menu click some route answers (a click on any other key only gets the fallback's help)."""
+        return frozenset(key for route in self.routes for key in route.menu_keys)
 
     def handle(self, ctx: Context) -> Reply:
         for route in self.routes:

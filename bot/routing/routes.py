@@ -6,13 +6,16 @@ the forms, so that a staff command is answered even while a form is open; help a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.dialog import desk
 from bot.dialog.desk import FormDesk, Hooks, Started
 from bot.dialog.forms import shipped_forms
-from bot.routing.dispatch import Dispatcher, Route
+from bot.routing.dispatch import Dispatcher, Reply, Route
 from bot.routing.filters import clicked, command, on, parsed, plain, said, staff, when
+from config.menu import MENU_FILE, checked_menu
 from domain.commands import Command
 from domain.messages import Kind
 from domain.warning_rules import VERB_WORDS
@@ -27,15 +30,22 @@ from handlers import (
     profile,
     staff_queries,
     summary,
+    voice,
 )
 from handlers.context import Context
 
 Routes = tuple[Route[Any], ...]
 
+
+def on_click(key: str, handler: Callable[[Context], Reply]) -> Route[str]:
+    """A menu click on `key`; the route declares the key, so `config/menu.yaml` can be checked against it."""
+    return Route(clicked(key), plain(handler), menu_keys=frozenset({key}))
+
+
 # Before the gate for unbound users: a stranger who asks for the desk is told it is for staff.
 DESK: Routes = (
     Route(command(*desk_login.LOGIN_WORDS), plain(desk_login.login_link)),
-    Route(clicked(desk_login.MENU_KEY), plain(desk_login.login_link)),
+    on_click(desk_login.MENU_KEY, desk_login.login_link),
 )
 
 
@@ -53,7 +63,14 @@ def binding_routes(binder: binding.Binding) -> Routes:
 
 
 BINDING = binding_routes(binding.Binding())  # without the profile question: for tests of binding alone
-PAGING: Routes = (Route(said(*paging.MORE), paging.more, paged=False),)
+
+
+def _more(ctx: Context, word: str) -> Reply:
+    """The next page, as it was stored; a spoken `更多` still hears its echo (pages leave room for it)."""
+    return voice.echo(ctx, paging.more(ctx, word))
+
+
+PAGING: Routes = (Route(said(*paging.MORE), _more, paged=False),)
 
 
 def _not_staff_asking(ctx: Context) -> bool:
@@ -95,6 +112,8 @@ SUMMARY: Routes = (
 HELP: Routes = (
     Route(on(Kind.UNSUBSCRIBE, Kind.EVENT, Kind.SCAN), plain(help.silent)),
     Route(on(Kind.SUBSCRIBE), plain(help.welcome)),
+    on_click(help.MENU_KEY, help.help_text),
+    Route(on(Kind.VOICE), plain(voice.unrecognised)),
     Route(on(Kind.UNSUPPORTED), plain(help.unsupported)),
 )
 HOOKS: dict[str, Hooks[Context]] = {
@@ -106,7 +125,7 @@ HOOKS: dict[str, Hooks[Context]] = {
 
 
 def form_routes(desk: FormDesk[Context]) -> Routes:
-    return (Route(desk.starting, desk.start), Route(desk.in_form, desk.answer))
+    return (Route(desk.starting, desk.start, menu_keys=desk.menu_keys), Route(desk.in_form, desk.answer))
 
 
 def _profile_asker(desk: FormDesk[Context]) -> binding.AskProfile:
@@ -115,8 +134,14 @@ def _profile_asker(desk: FormDesk[Context]) -> binding.AskProfile:
     return lambda ctx: desk.start(ctx, Started(form, Command("", "")))
 
 
-def build_dispatcher() -> Dispatcher:
-    """Reading the forms here validates them, so a broken form stops the service at start-up."""
+def finish(ctx: Context, reply: Reply) -> Reply:
+    """What was heard goes first, then a long reply is paged: the echo sits on page 1 and counts towards its size."""
+    return paging.paginate(ctx, voice.echo(ctx, reply))
+
+
+def build_dispatcher(menu_file: Path | None = MENU_FILE) -> Dispatcher:
+    """Reading the forms and the menu here validates them, so a broken form, or a menu button that WeChat would
+    refuse or no route answers, stops the service at start-up (`FormError`, `MenuError`)."""
     desk = FormDesk[Context](shipped_forms(), HOOKS)
     routes = (
         *DESK,
@@ -130,4 +155,7 @@ def build_dispatcher() -> Dispatcher:
         *form_routes(desk),
         *HELP,
     )
-    return Dispatcher(routes, fallback=help.help_text, finish=paging.paginate)
+    dispatcher = Dispatcher(routes, fallback=help.help_text, finish=finish)
+    if menu_file is not None:
+        checked_menu(dispatcher.menu_keys, menu_file)
+    return dispatcher
