@@ -497,3 +497,13 @@ class RosterUpload(SQLModel, table=True):
     created_at: datetime
     applied_at: datetime | None = None
     applied_by: str | None = Field(default=None, max_length=64)
+
+
+class Heartbeat(SQLModel, table=True):
+    """When a background round last ran, by name (`scheduler`: the leader's tick; `retention`: the last clean-up),
+    so `unionbot doctor`, `/metrics` and the retention chore's pacing can read it from any process."""
+
+    __tablename__ = "heartbeat"
+
+    name: str = Field(primary_key=True, max_length=32)
+    at: datetime
