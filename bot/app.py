@@ -14,11 +14,11 @@ from datetime import datetime
 import anyio
 from fastapi import FastAPI
 
-from bot.channel import endpoint, files
+from bot.channel import endpoint, files, observe
 from bot.channel.endpoint import Services, deliver_outbox
 from bot.channel.inbox import Inbox
 from bot.channel.outbox import OutboxWorker
-from bot.channel.tokens import DatabaseTokenCache, RedisTokenCache, TokenCache
+from bot.channel.tokens import token_cache
 from bot.channel.wechat import Crypto, RejectedRequest
 from bot.channel.wechat_api import WechatApi
 from bot.dialog import desk
@@ -30,14 +30,6 @@ from config.settings import Settings, get_settings
 from storage.db import Database, utcnow
 from storage.media import MediaVault
 from storage.migrate import require_current
-
-
-def token_cache(settings: Settings, db: Database, clock: Callable[[], datetime]) -> TokenCache:
-    if settings.redis_url:
-        import redis
-
-        return RedisTokenCache(redis.Redis.from_url(settings.redis_url), settings.wechat_appid)
-    return DatabaseTokenCache(db, settings.wechat_appid, clock)
 
 
 def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Callable[[], datetime]) -> Services:
@@ -101,6 +93,7 @@ def create_app(
     app.add_exception_handler(RejectedRequest, endpoint.rejected)
     app.include_router(endpoint.router)
     app.include_router(files.router)
+    app.include_router(observe.router)
     staff_desk.install(app)
     return app
 

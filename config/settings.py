@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     scheduler_run_in_service: bool = True  # reminders and escalations; one leader among the processes
     scheduler_interval_seconds: float = Field(default=60.0, ge=1)
 
+    # Retention (`bot/services/retention.py`), run by the scheduler leader every `retention_every_minutes`.
+    retention_every_minutes: int = Field(default=60, ge=1)
+    retention_inbound_days: int = Field(default=7, ge=1)  # dedup rows: WeChat retries within seconds
+    retention_outbox_days: int = Field(default=30, ge=1)  # delivered messages (keys a job may still plan stay)
+
     def development_secrets(self) -> list[str]:
         """Secrets still at the defaults printed in this source: fine for `make run`, never for real data."""
         defaults = {

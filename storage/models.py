@@ -524,3 +524,13 @@ class FigureMemo(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     stamp: str = Field(sa_column=Column(Text, nullable=False))
     value: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Heartbeat(SQLModel, table=True):
+    """When a background round last ran, by name (`scheduler`: the leader's tick; `retention`: the last clean-up),
+    so `unionbot doctor`, `/metrics` and the retention chore's pacing can read it from any process."""
+
+    __tablename__ = "heartbeat"
+
+    name: str = Field(primary_key=True, max_length=32)
+    at: datetime

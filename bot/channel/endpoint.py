@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from bot.channel import observe
 from bot.channel.inbox import Inbox
 from bot.channel.outbox import OutboxWorker
 from bot.channel.wechat import (
@@ -75,6 +77,8 @@ async def rejected(request: Request, exc: Exception) -> Response:
     """A request WeChat would never send: its status code, and a log line saying why."""
     assert isinstance(exc, RejectedRequest)
     client = request.client.host if request.client else "-"
+    if request.url.path == "/wechat":
+        observe.message_rejected()
     log.warning("rejected %s %s from %s: %s", request.method, request.url.path, client, exc.reason)
     return PlainTextResponse(exc.reason, status_code=exc.status)
 
@@ -103,6 +107,7 @@ async def verify_url(_signed: Signed, echostr: str = "") -> Response:
 
 @router.post("/wechat")
 async def receive(request: Request, signed: Signed, encrypt_type: str = "raw", msg_signature: str = "") -> Response:
+    started = time.perf_counter()
     services = _services(request)
     timestamp, nonce = signed
     now = services.clock()
@@ -118,10 +123,11 @@ async def receive(request: Request, signed: Signed, encrypt_type: str = "raw", m
     else:
         xml = check_xml_body(body)
     incoming = parse(xml)
-    reply = await services.inbox.deliver(incoming)
-    if reply is None:
+    delivery = await services.inbox.deliver(incoming)
+    observe.message_answered(services.settings.data_key, incoming, delivery, time.perf_counter() - started)
+    if delivery.reply is None:
         return PlainTextResponse("success")
-    out = text_reply_xml(incoming.openid, incoming.account, reply, int(now.timestamp()))
+    out = text_reply_xml(incoming.openid, incoming.account, delivery.reply, int(now.timestamp()))
     if encrypted and services.crypto is not None:
         out = services.crypto.encrypt(out, nonce, timestamp)
     return Response(out, media_type="application/xml")

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 import anyio
@@ -35,6 +35,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 USER_MESSAGES = frozenset({Kind.TEXT, Kind.IMAGE, Kind.VOICE, Kind.UNSUPPORTED})
+
+
+class Outcome(StrEnum):
+    """How a delivery was answered, for the message log and `/metrics`."""
+
+    REPLIED = "replied"  # the reply went back in the HTTP response
+    SILENT = "silent"  # nothing to say (`success`)
+    RETRY = "retry"  # a WeChat retry, answered from the stored record
+    LATE = "late"  # over the budget: `success` now, the reply through the outbox
+    FAILED = "failed"  # the handler raised: the stored apology
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The passive reply (None: answer `success`), how it came about, and the route that answered ("-": unknown)."""
+
+    reply: str | None
+    outcome: Outcome
+    route: str = "-"
 
 
 class _Phase(Enum):
@@ -100,10 +119,10 @@ class Inbox:
         self._clock = clock
         self._on_outbox = on_outbox
         self._locks = _UserLocks(settings.handler_threads)
-        self._background: set[asyncio.Task[str | None]] = set()
+        self._background: set[asyncio.Task[Delivery]] = set()
 
-    async def deliver(self, incoming: Incoming) -> str | None:
-        """The passive reply for this delivery, or None to answer `success`."""
+    async def deliver(self, incoming: Incoming) -> Delivery:
+        """The passive reply for this delivery (None to answer `success`), with how it was answered."""
         ticket = _Ticket()
         task = asyncio.create_task(self._locks.run(incoming.openid, lambda: self._handle(incoming, ticket)))
         self._background.add(task)
@@ -113,7 +132,7 @@ class Inbox:
         except TimeoutError:
             if ticket.give_up():
                 log.warning("%s: over the %.1f s budget, answering later", incoming.dedup_key, self._budget)
-                return None
+                return Delivery(None, Outcome.LATE)
             return await task
 
     @property
@@ -125,14 +144,14 @@ class Inbox:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
-    def _handle(self, incoming: Incoming, ticket: _Ticket) -> str | None:
+    def _handle(self, incoming: Incoming, ticket: _Ticket) -> Delivery:
         try:
             return self._handle_once(incoming, ticket)
         except Exception:
             log.exception("%s: handler failed", incoming.dedup_key)
-            return self._record_failure(incoming, ticket)
+            return Delivery(self._record_failure(incoming, ticket), Outcome.FAILED)
 
-    def _handle_once(self, incoming: Incoming, ticket: _Ticket) -> str | None:
+    def _handle_once(self, incoming: Incoming, ticket: _Ticket) -> Delivery:
         now = self._clock()
         with self._db.transaction(keep_loaded=True) as session:
             self._db.lock_key(session, f"user:{incoming.openid}")
@@ -140,14 +159,17 @@ class Inbox:
             if seen is not None:
                 log.info("%s: retry answered from the stored reply", incoming.dedup_key)
                 if seen.reply_mode != ReplyMode.PASSIVE or seen.reply is None:
-                    return None
-                return crypto.decrypt(self._settings.data_key, seen.reply)
+                    return Delivery(None, Outcome.RETRY)
+                return Delivery(crypto.decrypt(self._settings.data_key, seen.reply), Outcome.RETRY)
             record = InboundMessage(  # added with its reply in `_settle`: one INSERT, no UPDATE
                 dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
             )
             self._touch_user(session, incoming, now)
-            reply = self._dispatcher.handle(Context(session, incoming, now, self._settings))
-            return self._settle(session, record, incoming, reply, ticket, now)
+            route, reply = self._dispatcher.answer(Context(session, incoming, now, self._settings))
+            passive = self._settle(session, record, incoming, reply, ticket, now)
+            if passive is not None:
+                return Delivery(passive, Outcome.REPLIED, route)
+            return Delivery(None, Outcome.SILENT if reply is None else Outcome.LATE, route)
 
     def _settle(
         self,

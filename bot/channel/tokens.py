@@ -13,6 +13,7 @@ from typing import Protocol
 
 import redis
 
+from config.settings import Settings
 from storage.db import Database
 from storage.models import AccessToken
 
@@ -71,3 +72,10 @@ class RedisTokenCache:
             token, expires_in = fetch()
             self._redis.set(self._key, token, ex=max(expires_in - int(MARGIN.total_seconds()), 1))
             return token
+
+
+def token_cache(settings: Settings, db: Database, clock: Callable[[], datetime]) -> TokenCache:
+    """The owner this deployment uses: Redis when `UNIONBOT_REDIS_URL` is set, else the database."""
+    if settings.redis_url:
+        return RedisTokenCache(redis.Redis.from_url(settings.redis_url), settings.wechat_appid)
+    return DatabaseTokenCache(db, settings.wechat_appid, clock)

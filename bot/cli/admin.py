@@ -160,12 +160,12 @@ def invite_create(
 def _save_qr(settings: Settings, db: Database, code: str, expires_at: datetime, target: Path) -> None:
     """Ask WeChat for the invitation's QR code with the service's own token, and write the PNG.
 
-    The API client is imported here: it brings the app's token cache, which other commands never need.
+    The API client is imported here: it brings the token owner, which other commands never need.
     """
     import httpx
 
-    from bot.app import token_cache
     from bot.channel.invite_qr import invite_png
+    from bot.channel.tokens import token_cache
     from bot.channel.wechat_api import WechatApi, WechatApiError
 
     tokens = token_cache(settings, db, utcnow)

@@ -7,6 +7,7 @@ import typer
 from bot.cli.admin import desk_app, invite_app, org_app, staff_app
 from bot.cli.db import db_app
 from bot.cli.devtools import chat, fake_wechat
+from bot.cli.doctor import doctor
 from bot.cli.export import export_app
 from bot.cli.menu import menu_app
 from bot.cli.outbox import outbox_app
@@ -16,6 +17,7 @@ from bot.cli.summary import figures_app, summary_app
 
 app = typer.Typer(help="工会助手 (unionbot): the WeChat backend of a sub-district trade-union federation.")
 app.command()(serve)
+app.command()(doctor)
 app.command("fake-wechat")(fake_wechat)
 app.command()(chat)
 app.add_typer(db_app, name="db")

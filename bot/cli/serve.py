@@ -6,10 +6,15 @@ import copy
 import logging
 import logging.config
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from bot.cli.common import database_or_exit, fail, settings_or_exit
 from bot.cli.devtools import fake_wechat_beside
@@ -18,6 +23,10 @@ from storage.migrate import SchemaBehind, require_current
 
 log = logging.getLogger("unionbot")
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# `bot.services.metrics.MULTIPROCESS_ENV`, not imported from there: that would open this process's metric files
+# before `metrics_folder` empties the folder of an earlier run's.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # A worker answers its supervisor only once it has imported Python, the CLI and the app: about 2.5 s of CPU, which
 # a loaded 2-core server stretches past uvicorn's default of 5 s, so the supervisor killed workers still starting.
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -25,9 +34,9 @@ WORKER_HEALTHCHECK_SECONDS = 60
 
 def log_config() -> dict[str, Any]:
     """uvicorn's own logging, and everything else at INFO on stderr. Given to uvicorn, so every worker process
-    applies it too: a worker starts with Python's defaults, which drop the service's INFO lines."""
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["formatters"]["unionbot"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    applies it too: a worker starts with Python's defaults, which drop the service's INFO lines (the message log)."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["unionbot"] = {"format": LOG_FORMAT}
     config["handlers"]["unionbot"] = {
         "class": "logging.StreamHandler",
         "formatter": "unionbot",
@@ -37,6 +46,30 @@ def log_config() -> dict[str, Any]:
     # Each worker checks the schema and starts a scheduler: lines that say nothing the operator needs.
     config["loggers"].update({name: {"level": "WARNING"} for name in ("alembic", "apscheduler")})
     return config
+
+
+@contextmanager
+def metrics_folder(workers: int) -> Iterator[None]:
+    """prometheus-client's multiprocess mode, so `/metrics` adds up every worker whichever one answers: the folder
+    `PROMETHEUS_MULTIPROC_DIR` names, emptied of an earlier run's files, or for several workers a fresh one
+    removed at exit. One worker without the variable keeps its counters in memory."""
+    given = os.environ.get(MULTIPROCESS_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="unionbot-metrics-") as fresh:
+        os.environ[MULTIPROCESS_ENV] = fresh
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_ENV]
 
 
 def serve(
@@ -55,6 +88,9 @@ def serve(
         int | None,
         typer.Option(help="Also run the local WeChat stand-in on this port and send through it (demo)."),
     ] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="uvicorn's line per HTTP request, besides the service's own line per message.")
+    ] = False,
 ) -> None:
     """Run the WeChat endpoint (refuses to start on a wrong setting, a wrong menu file or an outdated schema)."""
     if with_fake_wechat:
@@ -75,7 +111,7 @@ def serve(
     logging.config.dictConfig(logging_config)
     for name in settings.development_secrets():
         log.warning("%s is the development default, which anyone can read in the source: set your own", name)
-    with fake_wechat_beside(settings, with_fake_wechat):
+    with fake_wechat_beside(settings, with_fake_wechat), metrics_folder(workers):
         uvicorn.run(
             "bot.app:make_app",
             factory=True,
@@ -85,4 +121,5 @@ def serve(
             timeout_worker_healthcheck=timeout_worker_healthcheck,
             log_config=logging_config,
             log_level="info",
+            access_log=access_log,
         )

@@ -28,13 +28,22 @@ Handler = Callable[[Context], Reply]
 Finish = Callable[[Context, Reply], Reply]
 
 
+def name_of(handler: Callable[..., object]) -> str:
+    """Where to read the code that answered, for the message log: `staff_queries.figures`, `desk.FormDesk.start`."""
+    module = str(getattr(handler, "__module__", None) or "")
+    qualname = str(getattr(handler, "__qualname__", None) or type(handler).__name__)
+    return f"{module.rsplit('.', 1)[-1]}.{qualname}"
+
+
 class Dispatcher:
     """Tries the routes in order; `finish` sees every reply of a paged route on its way out (paging long ones)."""
 
     def __init__(self, routes: Sequence[Route[Any]], fallback: Handler, finish: Finish | None = None) -> None:
-        self.routes = list(routes)
+        self.routes = tuple(routes)
         self.fallback = fallback
         self.finish = finish
+        self._names = tuple(name_of(route.handle) for route in self.routes)
+        self._fallback_name = name_of(fallback)
 
     @property
     def menu_keys(self) -> frozenset[str]:
@@ -42,10 +51,14 @@ class Dispatcher:
         return frozenset(key for route in self.routes for key in route.menu_keys)
 
     def handle(self, ctx: Context) -> Reply:
-        for route in self.routes:
+        return self.answer(ctx)[1]
+
+    def answer(self, ctx: Context) -> tuple[str, Reply]:
+        """The name of the route that answered (`name_of` its handler), and its reply."""
+        for route, name in zip(self.routes, self._names, strict=True):
             args = route.match(ctx)
             if args is not None:
                 reply = route.handle(ctx, args)
-                return self.finish(ctx, reply) if self.finish and route.paged else reply
+                return name, self.finish(ctx, reply) if self.finish and route.paged else reply
         reply = self.fallback(ctx)
-        return self.finish(ctx, reply) if self.finish else reply
+        return self._fallback_name, self.finish(ctx, reply) if self.finish else reply

@@ -6,6 +6,7 @@ a capability that takes structured arguments (`签收 W12 说明`) passes its ow
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
@@ -72,5 +73,10 @@ def staff(read: Filter[T]) -> Filter[T]:
 
 
 def plain(handler: Callable[[Context], str | None]) -> Callable[[Context, object], str | None]:
-    """A handler that needs nothing from its filter."""
-    return lambda ctx, _args: handler(ctx)
+    """A handler that needs nothing from its filter (named after it, for the message log)."""
+
+    @functools.wraps(handler)
+    def handle(ctx: Context, _args: object) -> str | None:
+        return handler(ctx)
+
+    return handle

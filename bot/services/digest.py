@@ -26,6 +26,7 @@ from domain.warning_rules import MEDIATION_DAYS
 from storage import identity, month_tally, outbox, stats
 from storage.models import Member, OutboxMessage
 
+DIGEST_PREFIX = "digest:"  # `digest:<period>:<openid>` (and `:<part>` for the pages after the first)
 OVERDUE_SHOWN = 20
 STALE_AFTER = timedelta(days=MEDIATION_DAYS)  # a warning still open after the mediation period is counted apart
 # Figures compared with the month before, in the digest's order.
@@ -85,7 +86,7 @@ def send_monthly_digest(session: Session, settings: Settings, now: datetime) -> 
     if today <= due_on(month, settings):
         return 0
     period = month.key
-    key_prefix = f"digest:{period}:"
+    key_prefix = f"{DIGEST_PREFIX}{period}:"
     recipients = _recipients(session, key_prefix)
     if not recipients:
         return 0

@@ -58,6 +58,7 @@ class ColumnKind(StrEnum):
     DATETIME = "datetime"
 
 
+EXPORTS = "exports"  # under UNIONBOT_FILES_DIR; each file reachable only by the link sent with it
 NUMBER_FORMATS = {
     ColumnKind.COUNT: "0",
     ColumnKind.MONEY: "#,##0.00",
@@ -406,8 +407,8 @@ def encode(table: Table, fmt: ExportFormat, summary: Table | None = None) -> byt
 
 def save_encrypted(files_dir: Path, data_key: str, kind: ExportKind, fmt: ExportFormat, data: bytes) -> str:
     """Store under `exports/`, encrypted at rest (`.enc`, decrypted by `/files`); returns the relative path."""
-    folder = files_dir / "exports"
+    folder = files_dir / EXPORTS
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{kind.value}-{secrets.token_urlsafe(12)}.{fmt.value}.enc"
     (folder / name).write_bytes(crypto.encrypt_bytes(data_key, data))
-    return f"exports/{name}"
+    return f"{EXPORTS}/{name}"

@@ -21,6 +21,8 @@ from domain import timefmt
 from domain.periods import Month, due_on, end_of, opens_on, reporting_month
 from storage.reminders import OpenWarning, Recipient, UnreportedChair
 
+REMIND_PREFIX = "remind:"  # `remind:<period>:<step>:<openid>`, report reminders and the staff overdue list
+ESCALATE_PREFIX = "escalate:"  # `escalate:<warning id>:<stage>:<openid>`
 OVERDUE_LIST_BYTES = 1200  # the names in a staff overdue list; the rest of the message fits in WeChat's 2,000 bytes
 
 
@@ -68,7 +70,7 @@ class ReportStep:
 
     @property
     def key_prefix(self) -> str:
-        return f"remind:{self.period}:{self.tag}:"
+        return f"{REMIND_PREFIX}{self.period}:{self.tag}:"
 
 
 def _step(month: Month, today: date, calendar: Calendar) -> ReportStep | None:
@@ -127,11 +129,15 @@ def overdue_list_steps(today: date, calendar: Calendar) -> list[ReportStep]:
 
 
 def overdue_list_key(period: str, openid: str) -> str:
-    return f"remind:{period}:overdue-list:{openid}"
+    return f"{REMIND_PREFIX}{period}:overdue-list:{openid}"
+
+
+def escalation_prefix(warning_id: int) -> str:
+    return f"{ESCALATE_PREFIX}{warning_id}:"
 
 
 def escalation_key(warning_id: int, stage: ReminderKind, openid: str) -> str:
-    return f"escalate:{warning_id}:{stage.value.removeprefix('escalate-')}:{openid}"
+    return f"{escalation_prefix(warning_id)}{stage.value.removeprefix('escalate-')}:{openid}"
 
 
 def after(start: datetime, delay: Delay, zone: ZoneInfo) -> datetime:

@@ -5,7 +5,8 @@ Every process of `unionbot serve` starts a scheduler; each tick it keeps or trie
 leader runs the jobs. On PostgreSQL the leader holds a session-level advisory lock on a dedicated connection: if
 the leader dies its connection closes, the server drops the lock, and another process takes over at its next
 tick. SQLite serves one process, which is always the leader. The jobs are idempotent anyway (outbox keys), so a
-brief overlap during a takeover cannot send anything twice.
+brief overlap during a takeover cannot send anything twice. The leader records each finished round (the
+`scheduler` heartbeat), which `unionbot doctor` and `/metrics` read as the leader's sign of life.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from bot.services import digest
+from bot.services import digest, metrics, retention
 from bot.services.reminder_job import calendar_for, plan_and_queue
 from config.reminders import reminders_config
 from config.settings import Settings
+from storage import heartbeat
 from storage.db import Database
 
 log = logging.getLogger("unionbot.scheduler")
@@ -112,19 +114,22 @@ class Scheduler:
         self.leader = LeaderLock(db)
         reminders_config()  # a broken config/reminders.yaml stops start-up here, not at the first tick
         self._jobs: list[Job] = [plan_and_queue, monthly_digest]
-        self._chores = list(chores)
+        self._chores = [*chores, retention.run_due]
         self._background = BackgroundScheduler(timezone=UTC)
 
     def tick(self) -> int:
         """One round: if this process leads, run every job for now, then the chores (housekeeping the app wires in,
-        such as sweeping expired drafts, which say what they did themselves); returns the messages queued."""
+        such as sweeping expired drafts, and retention, which say what they did themselves), then record the round;
+        returns the messages queued."""
         if not self.leader.hold():
             return 0
         now = self._clock()
         total = 0
         for job in self._jobs:
             try:
-                total += job(self._db, self._settings, now)
+                queued = job(self._db, self._settings, now)
+                metrics.REMINDERS.labels(job=getattr(job, "__name__", "job")).inc(queued)
+                total += queued
             except Exception:
                 log.exception("scheduler: job %s failed", getattr(job, "__name__", job))
         if total:
@@ -134,7 +139,15 @@ class Scheduler:
                 chore(self._db, self._settings, now)
             except Exception:
                 log.exception("scheduler: chore %s failed", getattr(chore, "__name__", chore))
+        self._record_round(now)
         return total
+
+    def _record_round(self, now: datetime) -> None:
+        try:
+            with self._db.transaction() as session:
+                heartbeat.beat(session, heartbeat.SCHEDULER, now)
+        except SQLAlchemyError:
+            log.exception("scheduler: could not record the round")
 
     def start(self) -> None:
         self._background.add_job(
