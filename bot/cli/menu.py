@@ -45,7 +45,7 @@ def _call(settings: Settings, action: str, request: Callable[[WechatApi], T]) ->
     """One call to WeChat with the service's token; WeChat's errcode comes back explained in Chinese, in one line."""
     import httpx
 
-    from bot.app import token_cache
+    from bot.channel.tokens import token_cache
     from bot.channel.wechat_api import WechatApi, WechatApiError
 
     db = database_or_exit(settings)
