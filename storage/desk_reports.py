@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, true
 from sqlalchemy import select as columns_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -66,20 +66,26 @@ def _joined(query: Any, month: str) -> Any:
     return query.outerjoin(_latest, latest_on).outerjoin(_first, first_on)
 
 
-def _on_time(due: Due) -> ColumnElement[bool]:
-    return col(_first.submitted_at) < due.by
+def _report_of(month: str, *clauses: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The enterprise (of the outer query) has a report of `month` such that `clauses`: probed per enterprise
+    through `ux_report_revision`, so a page walks the name index and stops after a page of matches."""
+    own = and_(col(MonthlyReport.enterprise_id) == col(Enterprise.id), col(MonthlyReport.period) == month)
+    return exists().where(own, *clauses)
 
 
 def _where(due: Due | None, wanted: Filter) -> list[ColumnElement[bool]]:
     if due is None:
         return [false()]
     clauses = [on_roster(due)]
+    filed = _report_of(due.month, col(MonthlyReport.is_latest) == true())
     if wanted.status is Filed.MISSING:
-        clauses.append(col(_latest.id).is_(None))
+        clauses.append(~filed)
     elif wanted.status is Filed.FILED:
-        clauses.append(col(_latest.id).is_not(None))
-    elif wanted.status is Filed.LATE:
-        clauses += [col(_latest.id).is_not(None), or_(col(_first.id).is_(None), ~_on_time(due))]
+        clauses.append(filed)
+    elif wanted.status is Filed.LATE:  # every filed report has its first revision: late is when that came
+        clauses.append(
+            _report_of(due.month, col(MonthlyReport.revision) == 1, col(MonthlyReport.submitted_at) >= due.by)
+        )
     text = wanted.text.strip()
     if text:
         clauses.append(name_or_credit_code(text))
@@ -99,14 +105,23 @@ def count_month(session: Session, month: str, due: Due | None, wanted: Filter) -
     """The length of the list `wanted` asks for: counted from the tally unless a name narrows it."""
     if not wanted.text.strip():
         return status_counts(session, due, wanted.community)[wanted.status]
-    query = _joined(columns_select(func.count()).select_from(Enterprise), month).where(*_where(due, wanted))
+    query = columns_select(func.count()).select_from(Enterprise).where(*_where(due, wanted))
     return int(session.execute(query).scalar_one())
 
 
 def month_rows(
     session: Session, month: str, due: Due | None, wanted: Filter, offset: int, limit: int
 ) -> list[MonthRow]:
-    """One page of the month's enterprises by name (as `未报` lists them), with their chairs' names."""
+    """One page of the month's enterprises by name (as `未报` lists them), with their chairs' names: the page is
+    chosen first, and only its enterprises' reports are looked up."""
+    page = (
+        columns_select(col(Enterprise.id))
+        .where(*_where(due, wanted))
+        .order_by(col(Enterprise.name), col(Enterprise.id))
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
     query = _joined(
         columns_select(
             col(Enterprise.id),
@@ -115,12 +130,10 @@ def month_rows(
             col(_latest.id),
             col(_latest.revision),
             col(_first.submitted_at),
-        ).select_from(Enterprise),
+        ).join(page, page.c.id == col(Enterprise.id)),
         month,
     )
-    rows = session.execute(
-        query.where(*_where(due, wanted)).order_by(col(Enterprise.name), col(Enterprise.id)).offset(offset).limit(limit)
-    ).all()
+    rows = session.execute(query.order_by(col(Enterprise.name), col(Enterprise.id))).all()
     chairs = chairs_of(session, [row[0] for row in rows])
     return [
         MonthRow(

@@ -56,7 +56,7 @@ def month_list(
         due = figures.owed[0] if figures.owed else None
         total = desk_reports.count_month(session, shown.key, due, wanted)
         pager = pages.pager(request, total)
-        rows = desk_reports.month_rows(session, shown.key, due, wanted, pager.offset, pager.size)
+        rows = desk_reports.month_rows(session, shown.key, due, wanted, pager.offset, pager.size) if total else []
         communities = desk_reports.communities(session)
         counts = desk_reports.status_counts(session, due)
     return pages.show(
