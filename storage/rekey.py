@@ -31,7 +31,7 @@ class Rotation:
     """What one run re-encrypted, by kind, and what no key could open (named so an operator can look)."""
 
     counts: dict[str, int] = field(default_factory=dict)
-    undecryptable: list[str] = field(default_factory=list)
+    undecryptable: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _Rekeyer:
@@ -130,7 +130,7 @@ def _rows(
                         count += 1
                 except crypto.Undecryptable:
                     session.expire(row)  # nothing of a row half re-encrypted is written
-                    found.undecryptable.append(f"{model.__tablename__} {getattr(row, key.key)}")
+                    found.undecryptable.setdefault(kind, []).append(f"{model.__tablename__} {getattr(row, key.key)}")
         if len(rows) < BATCH:
             break
         last = getattr(rows[-1], key.key)
@@ -151,7 +151,7 @@ def _files(db: Database, settings: Settings, rekey: _Rekeyer, found: Rotation) -
             try:
                 rotated = rekey.data(data)
             except crypto.Undecryptable:
-                found.undecryptable.append(f"file {entry.path}")
+                found.undecryptable.setdefault("files", []).append(f"file {entry.path}")
                 continue
             if rotated is not None:
                 store.put(entry.path, rotated, entry.stored_at)

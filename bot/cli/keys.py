@@ -43,8 +43,10 @@ def keys_rotate(
     for kind, count in done.counts.items():
         typer.echo(f"{kind}: {count} re-encrypted")
     if done.undecryptable:
-        shown = ", ".join(done.undecryptable[:10])
-        raise fail(f"{len(done.undecryptable)} values no key could open were left as they are: {shown}")
+        total = sum(len(names) for names in done.undecryptable.values())
+        kinds = ", ".join(f"{kind} {len(names)}" for kind, names in done.undecryptable.items())
+        first = next(iter(done.undecryptable.values()))[0]
+        raise fail(f"{total} values no key could open were left as they are ({kinds}; the first: {first})")
     typer.echo("every value is under the new key: set UNIONBOT_DATA_KEY to it alone, then the old key can go")
 
 
