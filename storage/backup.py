@@ -121,8 +121,10 @@ def backup(db: Database, settings: Settings, output: Path, now: datetime) -> Man
             if settings.file_store == "filesystem":
                 store = filestore.FilesystemFileStore(settings.files_dir)
                 for entry in store.entries():
-                    _add(archive, FILES + entry.path, store.get(entry.path) or b"", entry.stored_at)
-                    files += 1
+                    data = store.get(entry.path)
+                    if data is not None:  # not removed since it was listed
+                        _add(archive, FILES + entry.path, data, entry.stored_at)
+                        files += 1
             manifest = Manifest(
                 engine=engine,
                 revisions=sorted(current_revisions(db.engine)),

@@ -99,12 +99,10 @@ class DatabaseFileStore:
         return self._session.exec(select(func.count()).where(FileBlob.path == key)).one() > 0
 
     def delete(self, path: str) -> bool:
-        try:
-            key = clean(path)
-        except BadPath:
+        if not self.exists(path):
             return False
-        result = self._session.execute(delete(FileBlob).where(col(FileBlob.path) == key))
-        return bool(getattr(result, "rowcount", 0))
+        self._session.execute(delete(FileBlob).where(col(FileBlob.path) == path))
+        return True
 
     def entries(self, prefix: str = "") -> Iterator[StoredEntry]:
         query = select(FileBlob.path, FileBlob.size, FileBlob.stored_at).order_by(col(FileBlob.path))
