@@ -45,7 +45,7 @@ def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Cal
     wake = asyncio.Event()
     aes_key = settings.wechat_aes_key
     crypto = Crypto(settings.wechat_token, aes_key, settings.wechat_appid) if aes_key else None
-    vault = MediaVault(settings.files_dir, settings.data_key)
+    vault = MediaVault(db, settings, clock)
     return Services(
         settings=settings,
         db=db,

@@ -57,11 +57,15 @@ class Settings(BaseSettings):
     report_open_day: int = Field(default=1, ge=1, le=28)  # the report for month M opens on this day of M+1
     report_due_day: int = Field(default=10, ge=1, le=28)  # ... and is due on this day of M+1
 
-    data_key: str = Field(default=DEV_DATA_KEY, description="Fernet key: personal data encrypted at rest")
+    # Fernet key(s), newest first: the first encrypts, every one decrypts (earlier keys only while `unionbot keys
+    # rotate` moves the data to the first; then they are removed).
+    data_key: str = Field(default=DEV_DATA_KEY, description="Fernet key ring: personal data encrypted at rest")
     link_secret: str = Field(default=DEV_LINK_SECRET, min_length=16)
     link_ttl_minutes: int = Field(default=60, ge=1)
     files_dir: Path = REPO_ROOT / "var" / "files"
     menu_file: Path = MENU_FILE  # the account's custom menu: checked at start-up, sent by `unionbot menu publish`
+    # database: every service machine on the same database sees the same files; filesystem: files_dir, one machine
+    file_store: Literal["database", "filesystem"] = "database"
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
@@ -81,7 +85,7 @@ class Settings(BaseSettings):
             "UNIONBOT_WECHAT_TOKEN": (self.wechat_token, DEV_TOKEN),
             "UNIONBOT_WECHAT_APPID": (self.wechat_appid, DEV_APPID),
             "UNIONBOT_WECHAT_SECRET": (self.wechat_secret, DEV_SECRET),
-            "UNIONBOT_DATA_KEY": (self.data_key, DEV_DATA_KEY),
+            "UNIONBOT_DATA_KEY": (self.data_key.split(",")[0], DEV_DATA_KEY),
             "UNIONBOT_LINK_SECRET": (self.link_secret, DEV_LINK_SECRET),
         }
         return [name for name, (value, default) in defaults.items() if value == default]
@@ -132,13 +136,16 @@ class Settings(BaseSettings):
     @field_validator("data_key")
     @classmethod
     def _data_key(cls, value: str) -> str:
-        try:
-            key = base64.urlsafe_b64decode(value.encode())
-        except (binascii.Error, ValueError):
-            raise ValueError("is not valid url-safe base64") from None
-        if len(key) != 32:
-            raise ValueError("must decode to 32 bytes (a Fernet key)")
-        return value
+        keys = [key.strip() for key in value.split(",")]
+        for number, key in enumerate(keys, start=1):
+            which = f"key {number} of {len(keys)} " if len(keys) > 1 else ""
+            try:
+                raw = base64.urlsafe_b64decode(key.encode())
+            except (binascii.Error, ValueError):
+                raise ValueError(f"{which}is not valid url-safe base64") from None
+            if len(raw) != 32:
+                raise ValueError(f"{which}must decode to 32 bytes (a Fernet key)")
+        return ",".join(keys)
 
     @field_validator("timezone")
     @classmethod

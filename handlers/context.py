@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.services import render
 from config.settings import Settings
 from domain.messages import Incoming
-from storage import outbox
+from storage import filestore, outbox
 from storage.identity import active_member, is_staff
 from storage.models import Member
 
@@ -53,6 +53,11 @@ class Context:
     @property
     def text(self) -> str:
         return self.incoming.text.strip()
+
+    @property
+    def files(self) -> filestore.FileStore:
+        """The file store (exports, documents), writing in this message's transaction."""
+        return filestore.open_store(self.settings, self.session)
 
     def render(self, name: str, **context: Any) -> str:
         return render.render(name, **context)

@@ -205,7 +205,7 @@ def export_link(ctx: Context, command: Command) -> str:
     table = export.build(ctx.session, kind, period, ctx.settings.zone)
     summary = summary_table(figures_of(ctx.session, period, ctx.settings, ctx.local_now.date()))
     data = export.encode(table, export.ExportFormat.XLSX, summary)
-    path = export.save_encrypted(ctx.settings.files_dir, ctx.settings.data_key, kind, export.ExportFormat.XLSX, data)
+    path = export.save_encrypted(ctx.files, ctx.settings.data_key, kind, export.ExportFormat.XLSX, data, ctx.now)
     detail = f"{kind.value} {period.label} xlsx rows={len(table.rows)} file={path}"
     ctx.session.add(AuditLog(actor=ctx.openid, action="export", subject=kind.value, detail=detail, at=ctx.now))
     return ctx.render(

@@ -26,12 +26,8 @@ def make_summary(ctx: Context, command: Command) -> str:
         return _bad_input(ctx, error, "summary/summary_usage.j2")
     made = work_summary.build(ctx.session, period, ctx.settings, ctx.now)
     appendix = summary_appendix.appendix(ctx.session, made, ctx.settings, ctx.now)
-    folder = ctx.settings.files_dir / work_summary.DOCUMENTS
-    paths = work_summary.write_documents(made, folder, ctx.now, ctx.settings.zone, appendix)
-    urls = {
-        kind: links.signed_url(ctx.settings, f"{work_summary.DOCUMENTS}/{path.name}", ctx.now)
-        for kind, path in paths.items()
-    }
+    paths = work_summary.write_documents(made, ctx.files, ctx.now, ctx.settings.zone, appendix)
+    urls = {kind: links.signed_url(ctx.settings, path, ctx.now) for kind, path in paths.items()}
     return ctx.render(
         "summary/ready.j2",
         period=period,

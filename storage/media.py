@@ -1,44 +1,45 @@
 """Photos users send: WeChat keeps a media id for 3 days, so each one is fetched soon after it is filed and kept
-encrypted on disk under `UNIONBOT_FILES_DIR` (`media/<owner>/<sha256>.<ext>.enc`), outside the database."""
+encrypted in the file store (`storage.filestore`) at `media/<owner>/<sha256>.<ext>.enc`."""
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import func, literal
 from sqlmodel import Session, col, select
 
-from storage import crypto
+from config.settings import Settings
+from storage import filestore
+from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, StoredFile
 
 
 @dataclass(frozen=True)
 class MediaVault:
-    """Where fetched photos are written, and the key they are encrypted with."""
+    """Where the outbox worker writes what it fetched: the configured file store, each write its own transaction."""
 
-    root: Path
-    key: str
+    db: Database
+    settings: Settings
+    clock: Callable[[], datetime]
 
     def write(self, owner: str, data: bytes, content_type: str) -> tuple[str, str]:
-        """Encrypt and write `data`; returns its path relative to the root and its SHA-256 (of the plain bytes)."""
+        """Encrypt and store `data`; returns its path in the store and its SHA-256 (of the plain bytes)."""
         sha = hashlib.sha256(data).hexdigest()
         extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".bin"
-        relative = f"media/{re.sub(r'[^A-Za-z0-9_-]', '-', owner)}/{sha}{extension}.enc"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(crypto.encrypt_bytes(self.key, data))
+        relative = f"media/{re.sub(r'[^A-Za-z0-9_-]', '-', owner)}/{sha}{extension}{filestore.ENCRYPTED}"
+        self.write_at(relative, data)
         return relative, sha
 
     def write_at(self, relative: str, data: bytes) -> None:
-        """Encrypt and write `data` where a link was already signed for (an invitation's QR code)."""
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(crypto.encrypt_bytes(self.key, data))
+        """Encrypt and store `data` where a link was already signed for (an invitation's QR code)."""
+        with self.db.transaction() as session:
+            store = filestore.open_store(self.settings, session)
+            filestore.save(store, self.settings.data_key, relative, data, self.clock())
 
 
 def register(session: Session, *, media_id: str, owner: str, uploaded_by: str, now: datetime) -> bool:

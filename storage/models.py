@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Column, Dialect, Index, Numeric, String, Text, text
+from sqlalchemy import JSON, BigInteger, Column, Dialect, Index, LargeBinary, Numeric, String, Text, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -433,7 +433,8 @@ class AuditLog(SQLModel, table=True):
 
 
 class StoredFile(SQLModel, table=True):
-    """A photo fetched from WeChat (media expire after 3 days), kept encrypted on disk outside the database."""
+    """A photo fetched from WeChat (media expire after 3 days); its bytes, encrypted, are in the file store at
+    `path` (`storage.filestore`)."""
 
     __tablename__ = "stored_file"
 
@@ -447,6 +448,18 @@ class StoredFile(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     received_at: datetime
     stored_at: datetime | None = None
+
+
+class FileBlob(SQLModel, table=True):
+    """A file of the database file store (`storage.filestore`): photos, exports, documents and QR codes, one row
+    each, so every service machine on the same database serves the same links. `.enc` paths hold Fernet tokens."""
+
+    __tablename__ = "file_blob"
+
+    path: str = Field(primary_key=True, max_length=300)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    stored_at: datetime
 
 
 # -- Half-year summary (issue: work summary) ------------------------------------------------------------------

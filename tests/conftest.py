@@ -19,6 +19,7 @@ from sqlmodel import select
 from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
+from storage.filestore import StoredEntry, open_store
 from storage.migrate import upgrade
 from storage.models import Enterprise, Member
 from tests.harness import NOW, Clock, Service, running_service
@@ -140,6 +141,25 @@ def make_settings(database_url: str, api_base: str, **overrides: object) -> Sett
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def stored_bytes(settings: Settings, path: str) -> bytes | None:
+    """What the configured file store holds at `path`, as it is at rest (encrypted when the path ends in .enc)."""
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            return open_store(settings, session).get(path)
+    finally:
+        db.dispose()
+
+
+def stored_entries(settings: Settings, prefix: str = "") -> list[StoredEntry]:
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            return list(open_store(settings, session).entries(prefix))
+    finally:
+        db.dispose()
 
 
 @pytest.fixture

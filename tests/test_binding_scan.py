@@ -19,7 +19,7 @@ from bot.devtools.fake_wechat import QRCODE_CREATE_PATH, FakeWechatServer
 from domain.enums import Role
 from storage import identity
 from storage.db import Database
-from tests.conftest import APPID, SECRET
+from tests.conftest import APPID, SECRET, stored_bytes
 from tests.harness import ACCOUNT, NOW, Clock, Delivery, Service
 from tests.test_binding import XINGHE, add_enterprise, cli, invite_row, make_invite, member_of
 
@@ -129,8 +129,8 @@ def test_staff_get_the_invitations_qr_code_as_a_signed_link(
     response = service.client.get(urlsplit(link[1])._replace(scheme="", netloc="").geturl())
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     assert response.content.startswith(PNG)
-    stored = service.services.settings.files_dir / link[2]
-    assert stored.name.endswith(".png.enc") and not stored.read_bytes().startswith(PNG)  # encrypted at rest
+    stored = stored_bytes(service.services.settings, link[2])
+    assert link[2].endswith(".png.enc") and stored and not stored.startswith(PNG)  # encrypted at rest
 
 
 def test_invite_create_saves_the_qr_code(

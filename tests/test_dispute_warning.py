@@ -16,7 +16,7 @@ from config.warning_levels import assess, level_rules
 from storage import warnings
 from storage.db import Database
 from storage.models import CaseEvent, DisputeWarning, Member, OutboxMessage, StoredFile, Submission
-from tests.conftest import enroll
+from tests.conftest import enroll, stored_bytes
 from tests.harness import NOW, Chat, Clock, Service, running_service
 
 COMPANY = "宁波示例纺织有限公司"
@@ -348,7 +348,7 @@ def test_photos_are_fetched_into_encrypted_files_and_linked_for_staff_only(
         ("m-gate", f"warning:{warning.id}"),
         ("m-crowd", f"warning:{warning.id}"),
     ]
-    assert all(f.path and not (settings.files_dir / f.path).read_bytes().startswith(b"\x89PNG") for f in files)
+    assert all(f.path and not (stored_bytes(settings, f.path) or b"\x89PNG").startswith(b"\x89PNG") for f in files)
     view = staff.say(f"查看 {number}")
     assert view.count("/files/media/") == 2 and "正在从微信取回" not in view
     link = next(line.split(" ", 1)[1] for line in view.splitlines() if "/files/" in line)

@@ -1,5 +1,5 @@
-"""`GET /files/<path>`: only an unexpired link signed for exactly that path opens a file, and only inside the
-files folder; encrypted files are decrypted on the way out."""
+"""`GET /files/<path>`: only an unexpired link signed for exactly that path opens a file, and only one the file
+store holds (the database by default, or the files folder); encrypted files are decrypted on the way out."""
 
 from __future__ import annotations
 
@@ -11,30 +11,30 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.channel import files
 from bot.devtools.fake_wechat import FakeWechatServer, png_for
 from bot.services import links
 from config.settings import Settings
-from storage import crypto
+from storage import filestore
+from storage.db import Database
 from tests.conftest import make_settings
 from tests.harness import NOW, Clock, running_service
 
 PHOTO = "media/hardship-1/abc.png.enc"
 
 
-@pytest.fixture
-def settings(database_url: str, fake: FakeWechatServer, tmp_path: Path) -> Settings:
-    return make_settings(database_url, fake.url, files_dir=tmp_path / "files")
+@pytest.fixture(params=["database", "filesystem"])
+def settings(request: pytest.FixtureRequest, database_url: str, fake: FakeWechatServer, tmp_path: Path) -> Settings:
+    return make_settings(database_url, fake.url, files_dir=tmp_path / "files", file_store=request.param)
 
 
 @pytest.fixture
-def client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+def client(settings: Settings, db: Database, clock: Clock) -> Iterator[TestClient]:
     """The service's clock stands at NOW, so links below are signed at NOW."""
-    photo = settings.files_dir / PHOTO
-    photo.parent.mkdir(parents=True)
-    photo.write_bytes(crypto.encrypt_bytes(settings.data_key, png_for("m-1")))
-    (settings.files_dir / "exports").mkdir()
-    (settings.files_dir / "exports" / "report.csv").write_text("企业,人数\n", encoding="utf-8")
+    with db.transaction() as session:
+        store = filestore.open_store(settings, session)
+        filestore.save(store, settings.data_key, PHOTO, png_for("m-1"), NOW)
+        store.put("exports/report.csv", "企业,人数\n".encode(), NOW)
+    settings.files_dir.mkdir(exist_ok=True)
     (settings.files_dir.parent / "secret.txt").write_text("not for download", encoding="utf-8")
     with running_service(settings, clock=clock) as running:
         yield running.client
@@ -79,7 +79,7 @@ def test_a_tampered_link_is_refused(client: TestClient, settings: Settings, tamp
     assert response.status_code == 403
 
 
-def test_a_link_cannot_leave_the_files_folder(client: TestClient, settings: Settings) -> None:
+def test_a_link_cannot_leave_the_files_folder(client: TestClient, settings: Settings, db: Database) -> None:
     """Even a correctly signed link for `../secret.txt` finds nothing: paths are resolved inside the folder."""
     for sent, arrives in (
         ("%2e%2e/secret.txt", "../secret.txt"),
@@ -89,8 +89,10 @@ def test_a_link_cannot_leave_the_files_folder(client: TestClient, settings: Sett
         response = client.get(f"/files/{sent}?{query}")
         assert response.status_code == 404, sent
         assert b"not for download" not in response.content
-    assert files.resolve(settings.files_dir, "../secret.txt") is None
-    assert files.resolve(settings.files_dir, "exports/report.csv") is not None
+    with db.transaction() as session:
+        store = filestore.open_store(settings, session)
+        assert store.get("../secret.txt") is None and not store.exists("exports/../../secret.txt")
+        assert store.get("exports/report.csv") is not None
 
 
 def test_a_missing_file_is_not_found(client: TestClient, settings: Settings) -> None:

@@ -24,7 +24,7 @@ from domain.workflows.hardship import add_working_days
 from storage import crypto
 from storage.db import Database
 from storage.models import AuditLog, CaseEvent, Draft, HardshipApplication, OutboxMessage, StoredFile, Submission
-from tests.conftest import enroll, make_settings
+from tests.conftest import enroll, make_settings, stored_bytes
 from tests.harness import NOW, Chat, Clock, Service, running_service
 
 ID_NUMBER = "330211198503121238"
@@ -156,8 +156,8 @@ def test_photos_are_fetched_through_the_outbox_stored_encrypted_and_linked_for_s
     for stored in files:
         assert stored.path is not None and stored.path.startswith(f"media/hardship-{row.id}/")
         assert stored.path.endswith(".png.enc") and stored.stored_at is not None
-        on_disk = (settings.files_dir / stored.path).read_bytes()
-        assert not on_disk.startswith(b"\x89PNG") and stored.size and stored.sha256
+        at_rest = stored_bytes(settings, stored.path)
+        assert at_rest and not at_rest.startswith(b"\x89PNG") and stored.size and stored.sha256
     view = staff.say(f"查看 {row.receipt}")
     assert "证明材料照片" in view and view.count("/files/media/") == 2
     link = next(line.split(" ", 1)[1] for line in view.splitlines() if "/files/" in line)

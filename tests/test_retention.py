@@ -20,7 +20,7 @@ from bot.services.reminder_job import reminders_config
 from bot.services.scheduler import Scheduler
 from config.settings import Settings
 from domain.enums import WarningLevel
-from storage import outbox
+from storage import filestore, outbox
 from storage.db import Database
 from storage.models import Enterprise, InboundMessage, OutboxKind, OutboxMessage, OutboxStatus
 from tests.conftest import enroll
@@ -115,17 +115,26 @@ def touch(path: Path, at: datetime) -> None:
     os.utime(path, (at.timestamp(), at.timestamp()))
 
 
-def test_download_files_go_once_their_link_has_expired(settings: Settings) -> None:
+@pytest.mark.parametrize("kind", ["database", "filesystem"])
+def test_download_files_go_once_their_link_has_expired(db: Database, settings: Settings, kind: str) -> None:
     """Links live `UNIONBOT_LINK_TTL_MINUTES` (60); files are kept 10 minutes more for clocks that differ."""
-    root = settings.files_dir
+    settings = settings.model_copy(update={"file_store": kind})
     expired = NOW - timedelta(minutes=70, seconds=1)
-    touch(root / "exports" / "reports-old.xlsx.enc", expired)
-    touch(root / "exports" / "reports-new.xlsx.enc", NOW - timedelta(minutes=69))
-    touch(root / "documents" / "work-summary-2026H2-old.docx", expired)
-    touch(root / "invites" / "9BDTMW82-1.png.enc", expired)
-    touch(root / "media" / "hardship-1" / "photo.jpg.enc", NOW - timedelta(days=400))
-    assert retention.sweep_linked_files(settings, NOW) == 3
-    left = {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+    with db.transaction() as session:
+        files = filestore.open_store(settings, session)
+        files.put("exports/reports-old.xlsx.enc", b"encrypted", expired)
+        files.put("exports/reports-new.xlsx.enc", b"encrypted", NOW - timedelta(minutes=69))
+        files.put("documents/work-summary-2026H2-old.docx", b"document", expired)
+        files.put("invites/9BDTMW82-1.png.enc", b"encrypted", expired)
+        files.put("media/hardship-1/photo.jpg.enc", b"encrypted", NOW - timedelta(days=400))
+    if kind == "filesystem":  # a folder's file is as old as its modification time
+        for path, at in (("reports-old.xlsx.enc", expired), ("reports-new.xlsx.enc", NOW - timedelta(minutes=69))):
+            touch(settings.files_dir / "exports" / path, at)
+        touch(settings.files_dir / "documents" / "work-summary-2026H2-old.docx", expired)
+        touch(settings.files_dir / "invites" / "9BDTMW82-1.png.enc", expired)
+    assert retention.sweep_linked_files(db, settings, NOW) == 3
+    with db.transaction() as session:
+        left = {entry.path for entry in filestore.open_store(settings, session).entries()}
     assert left == {"exports/reports-new.xlsx.enc", "media/hardship-1/photo.jpg.enc"}
 
 

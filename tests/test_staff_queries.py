@@ -26,7 +26,7 @@ from storage import stats
 from storage.db import Database
 from storage.models import AuditLog, Enterprise
 from tests import staff_factories as f
-from tests.conftest import enroll, make_settings
+from tests.conftest import enroll, make_settings, stored_bytes, stored_entries
 from tests.harness import NOW, Chat, Clock, Service, running_service
 
 OCT = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
@@ -340,7 +340,9 @@ def test_export_agrees_with_the_figures(svc: Service, staff: Chat, db: Database,
     with db.transaction() as s:
         audits = s.exec(select(AuditLog).where(AuditLog.action == "export")).all()
     assert [(a.actor, a.subject) for a in audits] == [("staff-1", "reports"), ("staff-1", "warnings")]
-    assert not any(path.suffix == ".xlsx" for path in (settings.files_dir / "exports").iterdir())  # encrypted
+    exported = stored_entries(settings, "exports/")
+    assert len(exported) == 2 and all(entry.path.endswith(".xlsx.enc") for entry in exported)  # encrypted
+    assert not any((stored_bytes(settings, entry.path) or b"").startswith(b"PK") for entry in exported)
 
 
 def test_export_applications_are_masked_and_bad_kinds_explained(

@@ -42,7 +42,7 @@ from storage.models import (
     Member,
     MonthlyReport,
 )
-from tests.conftest import enroll, make_settings
+from tests.conftest import enroll, make_settings, stored_entries
 from tests.harness import NOW, Chat, Clock, Service, running_service
 from tests.staff_factories import submission
 
@@ -911,8 +911,7 @@ def test_chairs_and_strangers_are_refused(svc: Service, files_settings: Settings
     reply = Chat(svc.wechat, "chair-1").say("总结 上半年")
     assert "只对街道总工会工作人员开放" in reply
     assert "只对街道总工会工作人员开放" in Chat(svc.wechat, "chair-1").say("数据 新建企业工会数 3")
-    documents = files_settings.files_dir / "documents"
-    assert not documents.exists() or not any(documents.iterdir())
+    assert stored_entries(files_settings, "documents/") == []
 
 
 def test_staff_enter_figures_by_message(svc: Service, seeded: Database) -> None:

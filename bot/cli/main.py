@@ -5,10 +5,13 @@ from __future__ import annotations
 import typer
 
 from bot.cli.admin import desk_app, invite_app, org_app, staff_app
+from bot.cli.backup import backup, restore
 from bot.cli.db import db_app
 from bot.cli.devtools import chat, fake_wechat
 from bot.cli.doctor import doctor
 from bot.cli.export import export_app
+from bot.cli.files import files_app
+from bot.cli.keys import keys_app
 from bot.cli.menu import menu_app
 from bot.cli.outbox import outbox_app
 from bot.cli.remind import remind_app
@@ -31,6 +34,10 @@ app.add_typer(summary_app, name="summary")
 app.add_typer(figures_app, name="figures")
 app.add_typer(remind_app, name="remind")
 app.add_typer(menu_app, name="menu")
+app.add_typer(files_app, name="files")
+app.add_typer(keys_app, name="keys")
+app.command()(backup)
+app.command()(restore)
 
 if __name__ == "__main__":
     app()

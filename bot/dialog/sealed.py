@@ -14,7 +14,7 @@ from typing import Any
 from bot.dialog.forms import Form
 from storage import crypto
 
-SEALED = "sealed"
+SEALED = crypto.SEALED
 
 
 def _sensitive(form: Form) -> frozenset[str]:

@@ -373,6 +373,12 @@ def _new_document() -> Document:
 
 
 def write_docx(markdown: str, path: Path, appendix: Appendix | None = None) -> None:
+    """`docx_bytes` written to `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(docx_bytes(markdown, appendix))
+
+
+def docx_bytes(markdown: str, appendix: Appendix | None = None) -> bytes:
     """Lay the Markdown out: `# ` the title, `## ` first-level and `### ` second-level headings, other lines body
     paragraphs (blank lines only separate them: the spacing is the format's, not the text's); then the appendix."""
     document = _new_document()
@@ -396,8 +402,9 @@ def write_docx(markdown: str, path: Path, appendix: Appendix | None = None) -> N
         _appendix(document, appendix)
     document.core_properties.title = title
     document.core_properties.language = "zh-CN"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document.save(str(path))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 def docx_text(path: Path) -> str:

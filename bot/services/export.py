@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any, NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
@@ -31,7 +30,7 @@ from bot.services import render
 from domain import timefmt
 from domain.normalize import mask_mobile
 from domain.periods import Period
-from storage import crypto
+from storage import crypto, filestore
 from storage.models import DisputeWarning, Enterprise, HardshipApplication, Member, MonthlyReport
 from storage.stats import months_between, rate
 
@@ -405,10 +404,10 @@ def encode(table: Table, fmt: ExportFormat, summary: Table | None = None) -> byt
     return to_xlsx(table, summary) if summary is not None else to_xlsx(table)
 
 
-def save_encrypted(files_dir: Path, data_key: str, kind: ExportKind, fmt: ExportFormat, data: bytes) -> str:
-    """Store under `exports/`, encrypted at rest (`.enc`, decrypted by `/files`); returns the relative path."""
-    folder = files_dir / EXPORTS
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{kind.value}-{secrets.token_urlsafe(12)}.{fmt.value}.enc"
-    (folder / name).write_bytes(crypto.encrypt_bytes(data_key, data))
-    return f"{EXPORTS}/{name}"
+def save_encrypted(
+    store: filestore.FileStore, data_key: str, kind: ExportKind, fmt: ExportFormat, data: bytes, now: datetime
+) -> str:
+    """Store under `exports/`, encrypted at rest (`.enc`, decrypted by `/files`); returns the path in the store."""
+    path = f"{EXPORTS}/{kind.value}-{secrets.token_urlsafe(12)}.{fmt.value}{filestore.ENCRYPTED}"
+    filestore.save(store, data_key, path, data, now)
+    return path

@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlmodel import Session
 
@@ -42,7 +41,7 @@ from bot.services.export import EXPORTS
 from bot.services.reminder_job import calendar_for
 from config.settings import Settings
 from domain.periods import reporting_month
-from storage import heartbeat
+from storage import filestore, heartbeat
 from storage import reminders as facts_db
 from storage import retention as store
 from storage.db import Database
@@ -63,7 +62,7 @@ def run_due(db: Database, settings: Settings, now: datetime) -> int:
         if last is not None and now - last < timedelta(minutes=settings.retention_every_minutes):
             return 0
         heartbeat.beat(session, heartbeat.RETENTION, now)
-    return sweep_inbound(db, settings, now) + sweep_outbox(db, settings, now) + sweep_linked_files(settings, now)
+    return sweep_inbound(db, settings, now) + sweep_outbox(db, settings, now) + sweep_linked_files(db, settings, now)
 
 
 def sweep_inbound(db: Database, settings: Settings, now: datetime) -> int:
@@ -101,28 +100,21 @@ def sweep_outbox(db: Database, settings: Settings, now: datetime) -> int:
     return removed
 
 
-def sweep_linked_files(settings: Settings, now: datetime) -> int:
-    """Files reachable only through a link that has expired (their age read from the file's modification time)."""
-    before = (now - timedelta(minutes=settings.link_ttl_minutes) - CLOCK_SKEW).timestamp()
+def sweep_linked_files(db: Database, settings: Settings, now: datetime) -> int:
+    """Files reachable only through a link that has expired (their age: when the store took them)."""
+    before = now - timedelta(minutes=settings.link_ttl_minutes) - CLOCK_SKEW
     removed = 0
-    for folder in LINKED_FOLDERS:
-        for path in _files(settings.files_dir / folder):
-            try:
-                if path.stat().st_mtime < before:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue  # another machine sharing the folder removed it first
+    with db.transaction() as session:
+        files = filestore.open_store(settings, session)
+        for folder in LINKED_FOLDERS:
+            expired = [entry.path for entry in files.entries(f"{folder}/") if entry.stored_at < before]
+            removed += sum(files.delete(path) for path in expired)
     log.info(
         "retention: removed %d export, summary and invitation files past their link's %d minutes",
         removed,
         settings.link_ttl_minutes,
     )
     return removed
-
-
-def _files(folder: Path) -> list[Path]:
-    return [path for path in folder.iterdir() if path.is_file()] if folder.is_dir() else []
 
 
 def _in_batches(db: Database, delete_batch: Callable[[Session], int]) -> int:

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -25,6 +24,7 @@ from domain import timefmt
 from domain.normalize import parse_decimal, parse_integer, parse_text
 from domain.periods import Period
 from storage import figures as staff_figures
+from storage.filestore import FileStore
 from storage.summary_figures import Value
 
 TEMPLATE = "summary/work_summary.md.j2"
@@ -125,17 +125,16 @@ def compose(period: Period, data: Mapping[str, Value], staff: Mapping[str, str],
 
 
 def write_documents(
-    summary: Summary, folder: Path, now: datetime, zone: ZoneInfo, appendix: document.Appendix
-) -> dict[str, Path]:
-    """Both formats side by side under `folder`, named by period and local time so older links keep their file;
-    the Word file with `appendix` (`summary_appendix.appendix`) after the text."""
-    stem = f"work-summary-{summary.code}-{timefmt.stamp(now, zone)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    md_path = folder / f"{stem}.md"
-    md_path.write_text(summary.markdown, encoding="utf-8")
-    docx_path = folder / f"{stem}.docx"
-    document.write_docx(summary.markdown, docx_path, appendix)
-    return {"md": md_path, "docx": docx_path}
+    summary: Summary, store: FileStore, now: datetime, zone: ZoneInfo, appendix: document.Appendix
+) -> dict[str, str]:
+    """Both formats side by side under `documents/` in the file store, named by period and local time so older
+    links keep their file; the Word file with `appendix` (`summary_appendix.appendix`) after the text. Returns
+    each format's path in the store."""
+    stem = f"{DOCUMENTS}/work-summary-{summary.code}-{timefmt.stamp(now, zone)}"
+    made = {"md": summary.markdown.encode("utf-8"), "docx": document.docx_bytes(summary.markdown, appendix)}
+    for kind, data in made.items():
+        store.put(f"{stem}.{kind}", data, now)
+    return {kind: f"{stem}.{kind}" for kind in made}
 
 
 def staff_spec(name: str) -> tuple[str, StaffFigureSpec] | None:

@@ -7,10 +7,8 @@ checked and answered exactly as in the chat. The summary comes from `bot.service
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -179,12 +177,10 @@ def summary_docx(request: Request, viewer: Staff, period: str = "") -> Response:
     chosen = period_or_error
     found = services(request)
     now = found.clock()
-    with found.db.transaction() as session, tempfile.TemporaryDirectory(prefix="unionbot-desk-") as folder:
+    with found.db.transaction() as session:
         made = work_summary.build(session, chosen, found.settings, now)
         appendix = summary_appendix.appendix(session, made, found.settings, now)
-        path = Path(folder) / "summary.docx"
-        document.write_docx(made.markdown, path, appendix)
-        data = path.read_bytes()
+        data = document.docx_bytes(made.markdown, appendix)
         detail = f"summary {chosen.label} docx missing={len(made.missing)} desk"
         _audit(session, viewer, "summary", detail, now)
     return _download(data, DOCX, f"work-summary-{made.code}.docx")

@@ -11,13 +11,13 @@ import mimetypes
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from bot.channel.files import resolve
 from bot.services.export import labels
 from bot.staff_desk import acting, pages
 from bot.staff_desk.auth import Acting, Staff, services
@@ -28,7 +28,7 @@ from domain.normalize import mask_mobile
 from domain.workflows import Actor
 from domain.workflows.hardship import HARDSHIP, Action
 from handlers import hardship as chat
-from storage import crypto, media, stats
+from storage import filestore, media, stats
 from storage import hardship as cases
 from storage.desk_auth import Viewer
 from storage.models import HardshipApplication, StoredFile
@@ -166,13 +166,13 @@ def photo(request: Request, viewer: Staff, receipt: str, number: int) -> Respons
             return _missing(request, viewer, receipt)
         stored = _photos(session, row)
         path = stored[number - 1].path if 1 <= number <= len(stored) else None
-        target = resolve(settings.files_dir, path) if path else None
-        if path is None or target is None:
+        data = filestore.load(filestore.open_store(settings, session), settings.data_key, path) if path else None
+        if path is None or data is None:
             return _missing(request, viewer, f"{row.receipt} 照片 {number}")
         actor = viewer.member.openid
         cases.audit(session, actor=actor, action="photo_view", subject=row.receipt, detail=path, now=found.clock())
-    data = crypto.decrypt_bytes(settings.data_key, target.read_bytes())
-    media_type = mimetypes.guess_type(target.name.removesuffix(".enc"))[0] or "application/octet-stream"
+    name = PurePosixPath(path).name.removesuffix(filestore.ENCRYPTED)
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, no-store"})
 
 
