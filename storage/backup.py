@@ -160,18 +160,28 @@ def _manifest(archive: tarfile.TarFile, source: Path) -> Manifest:
         raise BackupError(f"{source}: {MANIFEST} cannot be read") from None
 
 
+# The functions our migrations made (the figure stamps' triggers), not those of an extension.
+OUR_FUNCTIONS = text(
+    "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+    " WHERE n.nspname = 'public' AND NOT EXISTS"
+    " (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+)
+
+
 def _drop_tables(db: Database) -> None:
     with db.engine.begin() as connection:
         names = inspect(connection).get_table_names()
         if names:
             connection.execute(text("DROP TABLE IF EXISTS " + ", ".join(f'"{n}"' for n in names) + " CASCADE"))
+        for function in connection.execute(OUR_FUNCTIONS).scalars().all():
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
 
 
 def _load(db: Database, dump: Path) -> None:
     if db.is_postgres:
         if shutil.which("pg_restore") is None:
             raise BackupError("pg_restore not found: install postgresql-client of the server's version")
-        _drop_tables(db)  # the dump's tables come back whole; ones it does not have must not stay behind
+        _drop_tables(db)  # the dump's tables and functions come back whole; ones it does not have must not stay behind
         connection, env = _libpq(db.url)
         command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
         _run([*command, f"--dbname={connection}", str(dump)], env)

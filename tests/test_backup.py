@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, func, make_url, text
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli.main import app
@@ -21,6 +22,7 @@ from config.settings import Settings
 from storage.backup import rows_in
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.models import FigureStamp
 from tests.conftest import PG_URL, enroll, make_settings
 from tests.harness import Chat, Clock, running_service
 from tests.test_dispute_warning import file as file_warning
@@ -145,6 +147,10 @@ def test_restore_refuses_a_database_that_holds_data_unless_forced(
     forced = runner.invoke(app, ["restore", str(archive), "--force"], env=env_of(settings))
     assert forced.exit_code == 0, forced.output
     assert rows_in(db) == filled.rows
+    with db.transaction() as session:  # the figure stamps' triggers came back with the tables
+        before = session.exec(select(func.sum(FigureStamp.version))).one()
+        session.execute(text("UPDATE enterprise SET employees = employees + 1"))
+        assert session.exec(select(func.sum(FigureStamp.version))).one() > before
 
 
 def test_with_the_filesystem_store_the_backup_carries_the_files(
