@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
+
+UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 def row(*, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -97,13 +100,36 @@ def enqueue_invite_qr(
     enqueue(session, key=f"qr:{path}", openid=openid, kind=OutboxKind.INVITE_QR, payload=payload, now=now)
 
 
+def unfinished(status: Any) -> ColumnElement[bool]:
+    """`status IN ('pending', 'sending')` with the values as literals, exactly the partial indexes' predicate."""
+    return cast(ColumnElement[bool], status.in_([literal_column(f"'{state.value}'") for state in UNFINISHED]))
+
+
 def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip_locked: bool) -> list[OutboxMessage]:
-    """Due messages, leased to the caller (SKIP LOCKED on PostgreSQL, so several workers never take the same one)."""
+    """Due messages, leased to the caller (SKIP LOCKED on PostgreSQL, so several workers never take the same one).
+
+    Of a user's messages only the oldest unfinished one is ever due, so whatever the number of workers and of
+    sends in flight, a user is sent one message at a time and in the order they were queued (a retry waits its
+    backoff, and what comes after it waits too). Photos to fetch (MEDIA) are not messages to the user: they
+    neither wait nor hold anyone up.
+    """
+    earlier = aliased(OutboxMessage)
+    waits = exists().where(
+        col(earlier.openid) == col(OutboxMessage.openid),
+        col(earlier.id) < col(OutboxMessage.id),
+        unfinished(col(earlier.status)),
+        col(earlier.kind) != OutboxKind.MEDIA,
+    )
     due = or_(
         and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
         and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) < now),
     )
-    query = select(OutboxMessage).where(due).order_by(col(OutboxMessage.id)).limit(limit)
+    query = (
+        select(OutboxMessage)
+        .where(unfinished(col(OutboxMessage.status)), due, or_(col(OutboxMessage.kind) == OutboxKind.MEDIA, ~waits))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     rows = list(session.exec(query).all())
@@ -113,3 +139,27 @@ def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip
         row.attempts += 1
         session.add(row)
     return rows
+
+
+def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
+    """Record a batch of accepted sends in one statement (rows no longer SENDING were settled elsewhere)."""
+    if not ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, errcode=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release(session: Session, ids: Sequence[int]) -> None:
+    """Give claimed messages back unsent (the worker paused before their turn): due again, the attempt uncounted."""
+    if not ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, lease_until=None, attempts=col(OutboxMessage.attempts) - 1)
+        .execution_options(synchronize_session=False)
+    )
