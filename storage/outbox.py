@@ -7,14 +7,14 @@ enqueue with the same key is a no-op); the channel's worker claims due messages 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, update
+from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
@@ -105,40 +105,54 @@ def unfinished(status: Any) -> ColumnElement[bool]:
     return cast(ColumnElement[bool], status.in_([literal_column(f"'{state.value}'") for state in UNFINISHED]))
 
 
-def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip_locked: bool) -> list[OutboxMessage]:
-    """Due messages, leased to the caller (SKIP LOCKED on PostgreSQL, so several workers never take the same one).
+@dataclass(frozen=True)
+class Claimed:
+    """A message leased to a worker: what sending it and recording how it went need."""
+
+    id: int
+    idempotency_key: str
+    openid: str
+    kind: OutboxKind
+    payload: dict[str, Any]
+    attempts: int
+
+
+def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip_locked: bool) -> list[Claimed]:
+    """Due messages, leased to the caller in one UPDATE … RETURNING (SKIP LOCKED on PostgreSQL, so several workers
+    never take the same one).
 
     Of a user's messages only the oldest unfinished one is ever due, so whatever the number of workers and of
     sends in flight, a user is sent one message at a time and in the order they were queued (a retry waits its
     backoff, and what comes after it waits too). Photos to fetch (MEDIA) are not messages to the user: they
     neither wait nor hold anyone up.
     """
-    earlier = aliased(OutboxMessage)
+    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
+    earlier = table.alias("earlier")
     waits = exists().where(
-        col(earlier.openid) == col(OutboxMessage.openid),
-        col(earlier.id) < col(OutboxMessage.id),
-        unfinished(col(earlier.status)),
-        col(earlier.kind) != OutboxKind.MEDIA,
+        earlier.c.openid == table.c.openid,
+        earlier.c.id < table.c.id,
+        unfinished(earlier.c.status),
+        earlier.c.kind != OutboxKind.MEDIA,
     )
     due = or_(
-        and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
-        and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) < now),
+        and_(table.c.status == OutboxStatus.PENDING, table.c.next_attempt_at <= now),
+        and_(table.c.status == OutboxStatus.SENDING, table.c.lease_until < now),
     )
-    query = (
-        select(OutboxMessage)
-        .where(unfinished(col(OutboxMessage.status)), due, or_(col(OutboxMessage.kind) == OutboxKind.MEDIA, ~waits))
-        .order_by(col(OutboxMessage.id))
+    chosen = (
+        select(table.c.id)
+        .where(unfinished(table.c.status), due, or_(table.c.kind == OutboxKind.MEDIA, ~waits))
+        .order_by(table.c.id)
         .limit(limit)
     )
     if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.exec(query).all())
-    for row in rows:
-        row.status = OutboxStatus.SENDING
-        row.lease_until = now + lease
-        row.attempts += 1
-        session.add(row)
-    return rows
+        chosen = chosen.with_for_update(skip_locked=True)
+    leased = (
+        update(table)
+        .where(table.c.id.in_(chosen.scalar_subquery()))
+        .values(status=OutboxStatus.SENDING, lease_until=now + lease, attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.idempotency_key, table.c.openid, table.c.kind, table.c.payload, table.c.attempts)
+    )
+    return sorted((Claimed(*row) for row in session.connection().execute(leased)), key=lambda c: c.id)
 
 
 def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:

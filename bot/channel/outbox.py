@@ -43,6 +43,7 @@ from storage import media
 from storage import outbox as queue
 from storage.db import Database
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
+from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Outcome:
     error: str | None = None
 
 
-Finished = list[tuple[OutboxMessage, Outcome]]
+Finished = list[tuple[Claimed, Outcome]]
 
 
 class OutboxWorker:
@@ -103,8 +104,8 @@ class OutboxWorker:
         """
         attempted = 0
         finished: Finished = []
-        unsent: list[OutboxMessage] = []
-        flying: dict[Future[Outcome], OutboxMessage] = {}
+        unsent: list[Claimed] = []
+        flying: dict[Future[Outcome], Claimed] = {}
         more = True
         with ThreadPoolExecutor(self.pace.ceiling, thread_name_prefix="outbox") as pool:
             while True:
@@ -138,13 +139,13 @@ class OutboxWorker:
         outstanding = 2 * pace.limit if pace.limit == pace.ceiling else pace.limit
         return max(outstanding - flying, 0)
 
-    def _collect(self, flying: dict[Future[Outcome], OutboxMessage]) -> tuple[Finished, list[OutboxMessage]]:
-        """Wait for a quarter of the bound to finish (or all that fly), so each transaction records several.
+    def _collect(self, flying: dict[Future[Outcome], Claimed]) -> tuple[Finished, list[Claimed]]:
+        """Wait for half the bound to finish (or all that fly), so each transaction records several.
 
         When WeChat says "too fast", the messages still waiting in the pool are taken back unsent.
         """
         finished: Finished = []
-        need = min(len(flying), max(1, self.pace.limit // 4))
+        need = min(len(flying), max(1, self.pace.limit // 2))
         while len(finished) < need:
             done, _ = wait(flying, return_when=FIRST_COMPLETED)
             finished += [(flying.pop(future), future.result()) for future in done]
@@ -156,17 +157,17 @@ class OutboxWorker:
         unsent = [flying.pop(future) for future in list(flying) if self.pace.paused(now) and future.cancel()]
         return finished, unsent
 
-    def _settle_and_claim(self, finished: Finished, unsent: list[OutboxMessage], want: int) -> list[OutboxMessage]:
+    def _settle_and_claim(self, finished: Finished, unsent: list[Claimed], want: int) -> list[Claimed]:
         """Record what finished, give back what was not sent, and claim `want` more: one transaction."""
         if not finished and not unsent and not want:
             return []
         now = self._clock()
         with self._db.transaction() as session:
-            queue.mark_sent(session, [m.id for m, outcome in finished if outcome.error is None and m.id], now)
+            queue.mark_sent(session, [m.id for m, outcome in finished if outcome.error is None], now)
             for message, outcome in finished:
                 if outcome.error is not None:
                     self._record_failure(session, message, outcome, now)
-            queue.release(session, [m.id for m in unsent if m.id])
+            queue.release(session, [m.id for m in unsent])
             claimed = (
                 queue.claim(session, now, limit=want, lease=LEASE, skip_locked=self._db.is_postgres) if want else []
             )
@@ -181,7 +182,7 @@ class OutboxWorker:
                 )
         return claimed
 
-    def _send(self, message: OutboxMessage) -> None:
+    def _send(self, message: Claimed) -> None:
         payload = message.payload
         if message.kind == OutboxKind.TEXT:
             self._api.send_text(message.openid, str(payload["content"]))
@@ -218,7 +219,7 @@ class OutboxWorker:
         self._vault.write_at(str(payload["path"]), png)
         self._api.send_text(openid, str(payload["content"]))
 
-    def _deliver(self, message: OutboxMessage) -> Outcome:
+    def _deliver(self, message: Claimed) -> Outcome:
         """Send one message (in a pool thread); never raises, so one bad message cannot strand the others."""
         try:
             self._send(message)
@@ -233,7 +234,7 @@ class OutboxWorker:
             return Outcome(None, f"{type(exc).__name__}: {exc}")
         return Outcome()
 
-    def _record_failure(self, session: Session, message: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+    def _record_failure(self, session: Session, message: Claimed, outcome: Outcome, now: datetime) -> None:
         row = session.get(OutboxMessage, message.id)
         if row is None or row.status != OutboxStatus.SENDING:
             return
