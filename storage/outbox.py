@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+ANALYZE_AFTER = 1000  # messages queued at once (a reminder run) after which the planner's statistics are refreshed
 
 
 def row(*, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -37,15 +38,23 @@ def row(*, key: str, openid: str, kind: OutboxKind, payload: dict[str, Any], now
 
 def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert the rows whose key is new (ON CONFLICT DO NOTHING: safe under concurrency on both databases);
-    returns the keys this call queued. One executemany, batched by SQLAlchemy into multi-row INSERTs."""
+    returns the keys this call queued. One executemany, batched by SQLAlchemy into multi-row INSERTs; a large
+    batch also refreshes the table's statistics (ANALYZE, in this transaction)."""
     if not rows:
         return set()
     table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
     statement = (
         insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
     )
-    return set(session.connection().execute(statement, list(rows)).scalars())
+    queued = set(session.connection().execute(statement, list(rows)).scalars())
+    if len(queued) >= ANALYZE_AFTER:
+        # The claim's plan rests on how many messages the database believes are waiting. Believing none while
+        # 100,000 wait, it checks every one of them on each claim (a second, not a millisecond) until autovacuum
+        # happens to analyze the table; SQLite never does. Fresh statistics commit with the messages themselves.
+        session.execute(text(f"ANALYZE {OutboxMessage.__tablename__}"))
+    return queued
 
 
 def enqueue(
@@ -146,9 +155,10 @@ def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip
     )
     if skip_locked:
         chosen = chosen.with_for_update(skip_locked=True)
+    picked = chosen.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")  # chosen once, then leased
     leased = (
         update(table)
-        .where(table.c.id.in_(chosen.scalar_subquery()))
+        .where(table.c.id == picked.c.id)
         .values(status=OutboxStatus.SENDING, lease_until=now + lease, attempts=table.c.attempts + 1)
         .returning(table.c.id, table.c.idempotency_key, table.c.openid, table.c.kind, table.c.payload, table.c.attempts)
     )

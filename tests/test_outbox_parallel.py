@@ -10,6 +10,7 @@ from itertools import combinations
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.channel.outbox import OutboxWorker
@@ -18,8 +19,9 @@ from bot.channel.tokens import DatabaseTokenCache
 from bot.channel.wechat_api import WechatApi
 from bot.devtools.fake_wechat import CUSTOM_SEND_PATH, TEMPLATE_SEND_PATH, TOKEN_PATH, Call, FakeWechatServer
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus
-from storage.outbox import enqueue_media, enqueue_text
+from storage.models import OutboxKind, OutboxMessage, OutboxStatus
+from storage.outbox import ANALYZE_AFTER, enqueue_many, enqueue_media, enqueue_text
+from storage.outbox import row as outbox_row
 from tests.conftest import APPID, SECRET
 from tests.harness import NOW, Clock
 
@@ -188,6 +190,23 @@ def test_a_user_whose_customer_service_quota_is_used_gets_the_template_instead(
     assert (original.status, original.errcode) == (OutboxStatus.FALLBACK, 45047)
     assert (template.status, template.idempotency_key) == (OutboxStatus.SENT, "notice:1:fallback")
     assert not sender.pace.paused(clock.now)  # one user's quota does not slow anyone else down
+
+
+def test_a_reminder_run_of_a_thousand_messages_leaves_the_planner_knowing_they_wait(db: Database, clock: Clock) -> None:
+    """Otherwise each claim checks every waiting message (the plan for an empty queue) until the table is analyzed."""
+    rows_ = [
+        outbox_row(key=f"remind:{n}", openid=f"o-{n}", kind=OutboxKind.TEMPLATE, payload={"n": n}, now=clock())
+        for n in range(ANALYZE_AFTER)
+    ]
+    with db.transaction() as session:
+        assert len(enqueue_many(session, rows_)) == ANALYZE_AFTER
+    with db.transaction() as session:
+        if db.is_postgres:
+            query = "SELECT reltuples FROM pg_class WHERE relname = 'outbox_message'"
+        else:
+            query = "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE idx = 'ix_outbox_unfinished'"
+        believed = session.execute(text(query)).scalar_one()
+    assert believed == ANALYZE_AFTER
 
 
 # --- pacing: the bound on sends in flight ---

@@ -4,9 +4,9 @@ Messages are queued by `storage.outbox` in the transaction of the change that ca
 them, calls WeChat, and records a final state an operator can query: sent, failed (with WeChat's errcode) or
 fallback (45015, 45047), retrying with backoff in between.
 
-Many sends are in flight at once (`UNIONBOT_OUTBOX_CONCURRENCY`, each in a thread of its own: WeChat's ~50 ms
-per call, not our CPU, is what limits one worker), a user's messages one at a time and in order (the claim takes
-only each user's oldest unfinished message), and WeChat's "too fast" answers slow the whole worker down
+Many sends are in flight at once (`UNIONBOT_OUTBOX_CONCURRENCY`, each in a thread of its own: one after another,
+WeChat's ~50 ms per call would hold a worker to 20 a second), a user's messages one at a time and in order (the
+claim takes only each user's oldest unfinished message), and WeChat's "too fast" answers slow the whole worker down
 (`bot.channel.pacing`). Finished sends are recorded together with the next claim, in one transaction: every
 accepted send of the batch in one UPDATE.
 
@@ -53,7 +53,7 @@ SLOW_DOWN = frozenset({RATE_LIMITED, SYSTEM_BUSY})  # about the account, not the
 # not open it, a template message may still reach them.
 NEEDS_FALLBACK = frozenset({OUTSIDE_WINDOW, REPLY_QUOTA_USED})
 LEASE = timedelta(seconds=60)
-ROUND = 32  # a call of `run_once` claims at most this many messages per send in flight, so shutdown never waits long
+ROUND = 32  # `run_once` returns after claiming this many per send in flight; `drain` checks its bound in between
 
 
 def backoff(attempts: int) -> timedelta:
