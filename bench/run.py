@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
-from bench import scale
+from bench import outbox_delivery, scale
 from bench.load import Pool, Report, StormResult, Target, User, closed_loop, open_loop, openids, retry_storm, script_for
 from bench.script import Turn, preferred_walk
 from bench.seed_data import seed_scale, seed_users
@@ -61,6 +61,7 @@ class Sizes:
     open_seconds: float
     enterprises: int
     deliver_seconds: float
+    reminders: int  # delivered from planning to the last one (bench/outbox_delivery.py)
 
 
 FULL = Sizes(
@@ -72,6 +73,7 @@ FULL = Sizes(
     open_seconds=10,
     enterprises=100_000,
     deliver_seconds=10,
+    reminders=100_000,
 )
 QUICK = Sizes(
     users=10,
@@ -82,6 +84,7 @@ QUICK = Sizes(
     open_seconds=3,
     enterprises=10_000,
     deliver_seconds=3,
+    reminders=10_000,
 )
 
 
@@ -108,6 +111,7 @@ class Results:
     scale: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     form: str = "demo"
+    outbox: outbox_delivery.Delivery | None = None
 
 
 def log(message: str) -> None:
@@ -506,6 +510,8 @@ def render(results: Results, info: dict[str, str], elapsed: float) -> str:
                 f"{rem['duplicates']}.",
             ]
         lines.append("")
+    if results.outbox:
+        lines += ["## Outbox delivery", "", *outbox_delivery.section(results.outbox), ""]
     lines += ["## Targets", "", *targets(results), ""]
     if results.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]
@@ -547,6 +553,11 @@ def targets(results: Results) -> list[str]:
             took = f"{_s(rem['plan_seconds'])} for {rem['planned']:,}"
             line(f"reminders planned and queued < 60 s ({kind})", took, rem["plan_seconds"] < 60)
             line(f"reminders: none sent twice ({kind})", str(rem["duplicates"]), rem["duplicates"] == 0)
+    if results.outbox:
+        run = results.outbox
+        per_100k = run.total_seconds * 100_000 / run.messages
+        counted = f"{run.tally.doubled} doubled, {run.tally.lost} lost"
+        line("100k reminders planned → delivered < 5 min, 2 workers", f"{per_100k:.0f} s per 100k, {counted}", run.met)
     biggest = max((r.rss_mb for r in ours if r.rss_mb), default=None)
     line("one worker < 150 MB resident", f"{biggest} MB", None if biggest is None else biggest < 150)
     return out
@@ -568,6 +579,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer users and seconds, 10,000 enterprises")
     parser.add_argument("--skip-scale", action="store_true", help="only the load scenarios")
     parser.add_argument("--skip-load", action="store_true", help="only the scale timings")
+    parser.add_argument("--skip-outbox", action="store_true", help="not the outbox's delivery of reminders")
     args = parser.parse_args(argv)
     if not shutil.which("taskset"):
         sys.exit("bench: taskset (util-linux) is needed to pin the service to a CPU")
@@ -584,6 +596,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not args.skip_scale:
             for kind in ("sqlite", "postgresql"):
                 measure_scale(results, kind, sizes, fake)
+    if not args.skip_outbox:
+        log(f"outbox: {sizes.reminders:,} reminders from planning to delivered")
+        results.outbox = outbox_delivery.measure(sizes.reminders)
     elapsed = time.perf_counter() - began
     info = machine()
     table = render(results, info, elapsed)

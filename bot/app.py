@@ -41,6 +41,7 @@ def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Cal
         settings.wechat_secret,
         tokens,
         qr_base=settings.wechat_qr_base,
+        connections=settings.outbox_concurrency,
     )
     wake = asyncio.Event()
     aes_key = settings.wechat_aes_key
@@ -51,7 +52,14 @@ def build_services(settings: Settings, dispatcher: Dispatcher | None, clock: Cal
         db=db,
         inbox=Inbox(db, dispatcher or build_dispatcher(settings.menu_file), settings, clock=clock, on_outbox=wake.set),
         api=api,
-        outbox=OutboxWorker(db, api, max_attempts=settings.outbox_max_attempts, clock=clock, vault=vault),
+        outbox=OutboxWorker(
+            db,
+            api,
+            max_attempts=settings.outbox_max_attempts,
+            concurrency=settings.outbox_concurrency,
+            clock=clock,
+            vault=vault,
+        ),
         crypto=crypto,
         wake_outbox=wake,
         clock=clock,
@@ -81,6 +89,7 @@ def create_app(
             if scheduler:
                 await anyio.to_thread.run_sync(scheduler.shutdown)
             if worker:
+                services.outbox.stop()  # the round in progress finishes what it has in flight, then the loop ends
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker

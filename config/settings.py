@@ -69,6 +69,8 @@ class Settings(BaseSettings):
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
+    # Sends one worker has in flight at once: WeChat takes ~50 ms a call, so 16 allow ~300 messages a second.
+    outbox_concurrency: int = Field(default=16, ge=1, le=128)
     outbox_run_in_service: bool = True
 
     scheduler_run_in_service: bool = True  # reminders and escalations; one leader among the processes

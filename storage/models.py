@@ -56,6 +56,11 @@ class OutboxStatus(StrEnum):
     FALLBACK = "fallback"  # 45015: outside the customer-service window; a template must carry it
 
 
+# Pending or sending: written as literals, the one predicate both partial indexes below and the claim share (a
+# bound parameter would hide it from SQLite's planner, and from PostgreSQL's once a statement is prepared).
+OUTBOX_UNFINISHED = text("status IN ('pending', 'sending')")
+
+
 class WechatUser(SQLModel, table=True):
     """Every follower the account has heard from; the 48-hour service window is read off here."""
 
@@ -85,7 +90,19 @@ class OutboxMessage(SQLModel, table=True):
     """Everything the account sends on its own; written in the transaction of the change that caused it."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The claim walks only unfinished rows, in queue order and per user (`storage.outbox.claim`), so a queue
+        # whose front is 100,000 sent rows costs what an empty one does.
+        Index("ix_outbox_unfinished", "id", postgresql_where=OUTBOX_UNFINISHED, sqlite_where=OUTBOX_UNFINISHED),
+        Index(
+            "ix_outbox_unfinished_openid",
+            "openid",
+            "id",
+            postgresql_where=OUTBOX_UNFINISHED,
+            sqlite_where=OUTBOX_UNFINISHED,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)

@@ -4,6 +4,7 @@ as a retry storm, in-process (the real `make bench` is never part of the tests).
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bench.load import Pool, Target, User, closed_loop, openids, percentile, retry_storm
+from bench.outbox_delivery import Tally, sent_body, tally
 from bench.script import Turn, preferred_walk
 from bench.seed_data import seed_users
 from bot.app import create_app
@@ -64,3 +66,35 @@ def test_percentiles_are_measured_values_in_order(latencies: list[float]) -> Non
     assert {p50, p95, p99} <= set(ordered)
     assert ordered[0] <= p50 <= p95 <= p99 <= ordered[-1]
     assert percentile(ordered, 1.0) == ordered[-1]
+
+
+def test_the_outbox_benchmark_counts_doubled_lost_and_reordered_messages_from_the_stand_ins_record() -> None:
+    template = "/cgi-bin/message/template/send"
+
+    def reminder(month: str) -> dict[str, object]:
+        return {"template_id": "TPL", "data": {"keyword1": {"value": month}}, "url": None}
+
+    def call(at: float, touser: str, month: str, errcode: int = 0) -> dict[str, object]:
+        body = {"touser": touser, "template_id": "TPL", "data": {"keyword1": {"value": month}}}
+        return {"path": template, "body": body, "errcode": errcode, "at": at}
+
+    queued = [
+        ("a", "template", reminder("9月")),
+        ("a", "template", reminder("10月")),
+        ("b", "template", reminder("10月")),
+    ]
+    clean = [call(1, "a", "9月"), call(2, "b", "10月"), call(3, "a", "10月")]
+    assert tally(queued, clean) == Tally(expected=3, accepted=3)
+
+    messy = [
+        call(1, "a", "10月"),
+        call(2, "a", "9月", errcode=45009),
+        call(3, "a", "9月"),  # after the 10月 one: a's order broken
+        call(4, "a", "9月"),  # twice
+        {"path": "/cgi-bin/token", "body": None, "errcode": 0, "at": 5},
+    ]  # b's never arrived
+    assert tally(queued, messy) == Tally(
+        expected=3, accepted=3, doubled=1, lost=1, out_of_order=1, rejected={"45009": 1}
+    )
+    text_row = sent_body("text", {"content": "您好", "fallback": {"template_id": "T"}})
+    assert json.loads(text_row) == {"msgtype": "text", "text": {"content": "您好"}}

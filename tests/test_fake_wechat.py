@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 import time
@@ -13,9 +14,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from bot.cli.main import app as cli_app
 from bot.devtools import fake_wechat
 from bot.devtools.fake_wechat import (
     CUSTOM_SEND_PATH,
@@ -83,6 +86,7 @@ def clean(server: FakeWechatServer) -> FakeWechatServer:
     """The shared server, as if new: this module's own, so resetting it cannot disturb other tests."""
     server.state.reset()
     server.state.latency_seconds = 0.0
+    server.state.rate_limit = None
     return server
 
 
@@ -663,6 +667,7 @@ def test_control_calls_filters_and_hides_credentials(http: httpx.Client) -> None
         "body": {"touser": "o-1", "msgtype": "text", "text": {"content": "first"}},
         "errcode": 0,
         "at": everything[1]["at"],
+        "started": everything[1]["started"],
     }
     assert [c["body"]["text"]["content"] for c in http.get("/_fake/calls", params={"touser": "o-2"}).json()] == [
         "second"
@@ -752,6 +757,87 @@ def test_latency_does_not_serialise_concurrent_calls(clean: FakeWechatServer, st
     answered = [c.at for c in state.snapshot()]
     assert len(answered) == 5
     assert max(answered) - min(answered) < 0.5  # one after the other would take at least 2 s
+
+
+def test_rate_limit_answers_45009_past_n_calls_in_any_second() -> None:
+    clock = Clock()
+    state = FakeState(APPID, SECRET, rate_limit=2, clock=clock)
+
+    def send(content: str) -> int:
+        body = json.dumps({"touser": "o-1", "msgtype": "text", "text": {"content": content}}).encode()
+        answer = state.handle("POST", CUSTOM_SEND_PATH, {"access_token": token}, body)
+        assert isinstance(answer, dict)
+        return int(answer["errcode"])
+
+    answer = state.handle("GET", TOKEN_PATH, dict(TOKEN_PARAMS), b"")
+    assert isinstance(answer, dict)
+    token = str(answer["access_token"])
+    assert [send("1"), send("2"), send("3")] == [0, 0, 45009]
+    clock.now += 0.5
+    assert send("4") == 45009  # the window slides: both accepted calls are still within the last second
+    clock.now += 0.5
+    assert [send("5"), send("6"), send("7")] == [0, 0, 45009]
+    assert [c.errcode for c in state.snapshot()] == [0, 0, 0, 45009, 45009, 0, 0, 45009]
+    assert "access_token" in state.handle("GET", TOKEN_PATH, dict(TOKEN_PARAMS), b"")  # the token is not limited
+    assert state.texts("o-1") == ["1", "2", "5", "6"]
+
+
+def test_control_rate_limit_stats_and_offset(http: httpx.Client, state: FakeState) -> None:
+    assert http.post("/_fake/rate-limit", json={"per_second": 1}).json() == {"ok": True}
+    token = fetch_token(http)
+    assert [send_text(http, token, "a")["errcode"], send_text(http, token, "b")["errcode"]] == [0, 45009]
+    assert http.post("/_fake/rate-limit", json={"per_second": None}).json() == {"ok": True}
+    assert send_text(http, token, "c")["errcode"] == 0
+    assert http.post("/_fake/rate-limit", json={"per_second": 0}).status_code == 422
+
+    assert http.get("/_fake/stats").json() == {"calls": 4, "peak_in_flight": 1}
+    tail = http.get("/_fake/calls", params={"offset": 2}).json()
+    assert [(c["body"]["text"]["content"], c["errcode"]) for c in tail] == [("b", 45009), ("c", 0)]
+    assert http.get("/_fake/calls", params={"offset": 4}).json() == []
+
+
+def test_overlapping_calls_are_counted_and_recorded_with_their_arrival(
+    clean: FakeWechatServer, state: FakeState
+) -> None:
+    state.latency_seconds = 0.3
+    clients = [httpx.Client(base_url=clean.url, timeout=10) for _ in range(4)]
+    barrier = threading.Barrier(len(clients))
+
+    def fetch(client: httpx.Client) -> None:
+        barrier.wait()
+        fetch_token(client)
+
+    threads = [threading.Thread(target=fetch, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.close()
+
+    calls = state.snapshot()
+    assert state.peak_in_flight == 4
+    assert all(c.started is not None and c.at - c.started >= 0.3 for c in calls)
+    assert max(c.started or 0 for c in calls) < min(c.at for c in calls)  # all four were in flight together
+    state.reset()
+    assert state.peak_in_flight == 0
+
+
+def test_fake_wechat_command_takes_a_latency_and_a_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(app=app, **kwargs))
+    env = {"UNIONBOT_WECHAT_APPID": APPID, "UNIONBOT_WECHAT_SECRET": SECRET}
+
+    result = CliRunner().invoke(cli_app, ["fake-wechat", "--latency-ms", "200", "--rate-limit", "1"], env=env)
+
+    assert result.exit_code == 0, result.output
+    with TestClient(seen["app"]) as client:
+        started = time.monotonic()
+        token = fetch_token(client)
+        assert time.monotonic() - started >= 0.2
+        assert [send_text(client, token)["errcode"], send_text(client, token)["errcode"]] == [0, 45009]
+    refused = CliRunner().invoke(cli_app, ["fake-wechat", "--rate-limit", "0"], env=env)
+    assert refused.exit_code == 2 and "rate-limit" in refused.output
 
 
 # --- server lifecycle --------------------------------------------------------------------------------------------

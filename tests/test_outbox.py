@@ -37,12 +37,16 @@ def make_worker(db: Database, fake: FakeWechatServer, clock: Clock) -> Iterator[
     apis: list[WechatApi] = []
 
     def make(
-        *, database: Database | None = None, base_url: str | None = None, max_attempts: int = 3, batch: int = 50
+        *,
+        database: Database | None = None,
+        base_url: str | None = None,
+        max_attempts: int = 3,
+        concurrency: int = 16,
     ) -> OutboxWorker:
         database = database or db
         api = WechatApi(base_url or fake.url, APPID, SECRET, DatabaseTokenCache(database, APPID, clock), timeout=2.0)
         apis.append(api)
-        return OutboxWorker(database, api, max_attempts=max_attempts, batch=batch, clock=clock)
+        return OutboxWorker(database, api, max_attempts=max_attempts, concurrency=concurrency, clock=clock)
 
     yield make
     for api in apis:
@@ -385,7 +389,7 @@ def test_two_workers_deliver_each_message_exactly_once(
         for i in range(count):
             enqueue_text(session, key=f"bulk:{i}", openid=f"o-{i % 7}", content=f"message {i}", now=clock())
     databases = [Database(database_url), Database(database_url)]
-    workers = [make_worker(database=d, batch=4) for d in databases]
+    workers = [make_worker(database=d, concurrency=4) for d in databases]
     start = threading.Barrier(len(workers))
     done: list[int] = []
     errors: list[BaseException] = []

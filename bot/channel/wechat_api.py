@@ -14,8 +14,9 @@ import httpx
 from bot.channel.tokens import TokenCache
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
-RATE_LIMITED = 45009
+RATE_LIMITED = 45009  # "api freq out of limit" (also the daily quota)
 OUTSIDE_WINDOW = 45015
+REPLY_QUOTA_USED = 45047  # "out of response count limit": this user's customer-service messages are used up
 SYSTEM_BUSY = -1
 NO_MENU = 46003  # menu/get on an account that has no menu
 QR_IMAGE_BASE = "https://mp.weixin.qq.com"  # showqrcode lives here, not on the API host, and needs no token
@@ -47,8 +48,11 @@ class WechatApi:
         tokens: TokenCache,
         timeout: float = 5.0,
         qr_base: str = QR_IMAGE_BASE,
+        connections: int = 20,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        """`connections`: kept open for reuse, at least as many as the outbox has sends in flight."""
+        limits = httpx.Limits(max_connections=max(connections, 100), max_keepalive_connections=connections)
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, limits=limits)
         self._qr_base = qr_base.rstrip("/")
         self._appid = appid
         self._secret = secret

@@ -23,12 +23,25 @@ REAL_WECHAT = "https://api.weixin.qq.com"
 def fake_wechat(
     host: str = "127.0.0.1",
     port: int = DEMO_FAKE_PORT,
+    latency_ms: Annotated[
+        float, typer.Option(min=0, help="Answer every API call this late (WeChat takes about 50 ms).")
+    ] = 0,
+    rate_limit: Annotated[
+        int | None, typer.Option(min=1, help="API calls a second; past it, answer errcode 45009 as WeChat does.")
+    ] = None,
 ) -> None:
     """Run the local stand-in of WeChat's API (token, message sends, media/get, the menu, QR codes)."""
     from bot.devtools.fake_wechat import serve as serve_fake
 
     settings = settings_or_exit()
-    serve_fake(host, port, settings.wechat_appid, settings.wechat_secret)
+    serve_fake(
+        host,
+        port,
+        settings.wechat_appid,
+        settings.wechat_secret,
+        latency_seconds=latency_ms / 1000,
+        rate_limit=rate_limit,
+    )
 
 
 def chat(
