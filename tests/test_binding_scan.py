@@ -164,10 +164,10 @@ def test_the_terminal_chat_scans_as_a_new_user_then_as_a_follower(
     service: Service, db: Database, clock: Clock, xinghe: int
 ) -> None:
     first, second = make_invite(db, xinghe, clock.now), make_invite(db, xinghe, clock.now, role=Role.WARNER)
-    new = chat_client._body_for("terminal", f"/扫码 {first.lower()}", following=False)
+    new = chat_client._body_for("terminal", f"/扫码 {first.lower()}", following=False, menu=None)
     assert "<Event><![CDATA[subscribe]]></Event>" in new and f"qrscene_bind:{first}" in new
     assert "企业工会主席" in (service.wechat.deliver(new).content or "")
     clock.advance(minutes=1)
-    follower = chat_client._body_for("terminal", f"/扫码 {second}", following=True)
+    follower = chat_client._body_for("terminal", f"/扫码 {second}", following=True, menu=None)
     assert "<Event><![CDATA[SCAN]]></Event>" in follower and f"[CDATA[bind:{second}]]" in follower
     assert "劳动争议预警员" in (service.wechat.deliver(follower).content or "")

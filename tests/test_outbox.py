@@ -430,6 +430,7 @@ def test_cli_outbox_status_lists_counts_and_failures(
     fake.state.close_window(BOB)
     fake.state.fail_next(CUSTOM_SEND_PATH, 40003)
     add_text(db, clock, "reply:bad", ALICE, "fails")
+    worker.drain()  # alone: sends to several users go out at once, in no fixed order
     add_text(db, clock, "reply:ok1", ALICE, "one")
     add_text(db, clock, "reply:ok2", ALICE, "two")
     add_text(db, clock, "reply:late", BOB, "closed")
