@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url, text
 
 from bench.scale import next_opening
-from bench.seed_data import seed_users
+from bench.seed_data import PG_ADMIN_URL, pg_admin, seed_users
 from bot.services.reminder_job import calendar_for, queue_planned, read_facts
 from bot.services.reminders import plan, report_steps
 from config.settings import Settings
@@ -46,7 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 RAW = RESULTS / "raw"
 VENV_BIN = Path(sys.executable).parent
-PG_ADMIN_URL = os.environ.get("UNIONBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DATABASE = "unionbot_outbox_bench"
 APPID = "wx00000000bench001"
 SECRET = "unionbot-outbox-bench-secret"
@@ -203,25 +202,16 @@ def base_env(**values: str) -> dict[str, str]:
 # -- the run ---------------------------------------------------------------------------------------------------
 
 
-def _pg_admin(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 @contextmanager
 def database() -> Iterator[str]:
-    _pg_admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    _pg_admin(f'CREATE DATABASE "{DATABASE}"')
+    pg_admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    pg_admin(f'CREATE DATABASE "{DATABASE}"')
     try:
         url = make_url(PG_ADMIN_URL).set(database=DATABASE).render_as_string(hide_password=False)
         upgrade(url)
         yield url
     finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        pg_admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 def queue_reminders(db: Database, settings: Settings, moment: datetime) -> int:

@@ -26,12 +26,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url, text
 
 from bench import outbox_delivery, scale
 from bench.load import Pool, Report, StormResult, Target, User, closed_loop, open_loop, openids, retry_storm, script_for
 from bench.script import Turn, preferred_walk
-from bench.seed_data import seed_scale, seed_users
+from bench.seed_data import PG_ADMIN_URL, pg_admin, seed_scale, seed_users
 from bot.devtools.fake_wechat import FakeWechatServer
 from config.settings import Settings
 from storage.db import Database
@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 RAW = RESULTS / "raw"
 VENV_BIN = Path(sys.executable).parent
-PG_ADMIN_URL = os.environ.get("UNIONBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "unionbot_bench"
 TOKEN = "unionbot-bench-token"
 APPID = "wx00000000bench000"
@@ -125,15 +124,6 @@ def pg_url() -> str:
     return make_url(PG_ADMIN_URL).set(database=PG_DATABASE).render_as_string(hide_password=False)
 
 
-def _pg_admin(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 @contextmanager
 def fresh_database(kind: str, name: str, keep: bool = True) -> Iterator[str]:
     """A migrated, empty database of our own; PostgreSQL's is dropped afterwards, SQLite's kept in raw/ for a
@@ -149,14 +139,14 @@ def fresh_database(kind: str, name: str, keep: bool = True) -> Iterator[str]:
             for leftover in RAW.glob(f"{name}.sqlite3*"):
                 leftover.unlink()
         return
-    _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-    _pg_admin(f'CREATE DATABASE "{PG_DATABASE}"')
+    pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+    pg_admin(f'CREATE DATABASE "{PG_DATABASE}"')
     try:
         url = pg_url()
         upgrade(url)
         yield url
     finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+        pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
 
 
 def count(url: str, sql: str, **params: Any) -> int:

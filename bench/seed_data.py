@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,9 +22,23 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from storage.db import Database
+
+# The server the benchmark makes its databases on (and drops them from).
+PG_ADMIN_URL = os.environ.get("UNIONBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_admin(statement: str) -> None:
+    """One statement on the server outside a transaction (CREATE or DROP DATABASE)."""
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
 
 CHUNK = 50_000
 ON_ROSTER_SINCE = datetime(2020, 1, 1, tzinfo=UTC)  # before every month seeded: every enterprise owes its reports

@@ -76,19 +76,12 @@ def _pages(rekey: _Rekeyer, row: Conversation) -> bool:
     return True
 
 
-def _draft(rekey: _Rekeyer, row: Draft) -> bool:
-    state, changed = rekey.json(row.state)
+def _json_column(rekey: _Rekeyer, row: Draft | Submission, name: str) -> bool:
+    """A JSON column holding sealed answers (a draft's state, a submission's answers)."""
+    value, changed = rekey.json(getattr(row, name))
     if changed:
-        row.state = state
-        flag_modified(row, "state")
-    return changed
-
-
-def _submission(rekey: _Rekeyer, row: Submission) -> bool:
-    answers, changed = rekey.json(row.answers)
-    if changed:
-        row.answers = answers
-        flag_modified(row, "answers")
+        setattr(row, name, value)
+        flag_modified(row, name)
     return changed
 
 
@@ -165,8 +158,8 @@ def rotate(db: Database, settings: Settings, new_key: str) -> Rotation:
     found = Rotation()
     _rows(db, InboundMessage, col(InboundMessage.dedup_key), lambda r: _reply(rekey, r), found, "stored replies")
     _rows(db, Conversation, col(Conversation.openid), lambda r: _pages(rekey, r), found, "reply pages")
-    _rows(db, Draft, col(Draft.id), lambda r: _draft(rekey, r), found, "drafts")
-    _rows(db, Submission, col(Submission.id), lambda r: _submission(rekey, r), found, "submissions")
+    _rows(db, Draft, col(Draft.id), lambda r: _json_column(rekey, r, "state"), found, "drafts")
+    _rows(db, Submission, col(Submission.id), lambda r: _json_column(rekey, r, "answers"), found, "submissions")
     application = col(HardshipApplication.id)
     _rows(db, HardshipApplication, application, lambda r: _application(rekey, r), found, "hardship applications")
     _files(db, settings, rekey, found)
