@@ -817,7 +817,8 @@ def test_overlapping_calls_are_counted_and_recorded_with_their_arrival(
 
     calls = state.snapshot()
     assert state.peak_in_flight == 4
-    assert all(c.started is not None and c.at - c.started >= 0.3 for c in calls)
+    # the sleep runs on the loop's monotonic clock, the log on the wall clock: they may disagree by a few ms
+    assert all(c.started is not None and c.at - c.started >= 0.29 for c in calls)
     assert max(c.started or 0 for c in calls) < min(c.at for c in calls)  # all four were in flight together
     state.reset()
     assert state.peak_in_flight == 0
