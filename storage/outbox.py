@@ -11,14 +11,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlalchemy.sql.dml import ReturningUpdate
+from sqlmodel import Session
 
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus
 
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+TABLE = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
 ANALYZE_AFTER = 1000  # messages queued at once (a reminder run) after which the planner's statistics are refreshed
 
 
@@ -42,11 +56,10 @@ def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     batch also refreshes the table's statistics (ANALYZE, in this transaction)."""
     if not rows:
         return set()
-    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]  # the Core table: no ORM bulk path
     postgres = session.get_bind().dialect.name == "postgresql"
     insert = pg_insert if postgres else sqlite_insert
     statement = (
-        insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.idempotency_key)
+        insert(TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(TABLE.c.idempotency_key)
     )
     queued = set(session.connection().execute(statement, list(rows)).scalars())
     if len(queued) >= ANALYZE_AFTER:
@@ -126,6 +139,62 @@ class Claimed:
     attempts: int
 
 
+def _claim_statement(skip_locked: bool) -> ReturningUpdate[Any]:
+    """Built once per database kind with bound parameters (now, limit, lease end): the worker claims many times a
+    second, and building the statement each time cost more CPU than the database took to run it."""
+    earlier = TABLE.alias("earlier")
+    waits = exists().where(
+        earlier.c.openid == TABLE.c.openid,
+        earlier.c.id < TABLE.c.id,
+        unfinished(earlier.c.status),
+        earlier.c.kind != OutboxKind.MEDIA,
+    )
+    now = bindparam("now", type_=TABLE.c.next_attempt_at.type)
+    due = or_(
+        and_(TABLE.c.status == OutboxStatus.PENDING, TABLE.c.next_attempt_at <= now),
+        and_(TABLE.c.status == OutboxStatus.SENDING, TABLE.c.lease_until < now),
+    )
+    chosen = (
+        select(TABLE.c.id)
+        .where(unfinished(TABLE.c.status), due, or_(TABLE.c.kind == OutboxKind.MEDIA, ~waits))
+        .order_by(TABLE.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if skip_locked:
+        chosen = chosen.with_for_update(skip_locked=True)
+    picked = chosen.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")  # chosen once, then leased
+    return (
+        update(TABLE)
+        .where(TABLE.c.id == picked.c.id)
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_until=bindparam("lease_until", type_=TABLE.c.lease_until.type),
+            attempts=TABLE.c.attempts + 1,
+        )
+        .returning(TABLE.c.id, TABLE.c.idempotency_key, TABLE.c.openid, TABLE.c.kind, TABLE.c.payload, TABLE.c.attempts)
+    )
+
+
+CLAIM = {skip_locked: _claim_statement(skip_locked) for skip_locked in (False, True)}
+IDS: BindParameter[int] = bindparam("ids", expanding=True)
+SENT = (
+    update(TABLE)
+    .where(TABLE.c.id.in_(IDS), TABLE.c.status == OutboxStatus.SENDING)
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now", type_=TABLE.c.sent_at.type),
+        lease_until=None,
+        errcode=None,
+        last_error=None,
+    )
+)
+RELEASED = (
+    update(TABLE)
+    .where(TABLE.c.id.in_(IDS), TABLE.c.status == OutboxStatus.SENDING)
+    .values(status=OutboxStatus.PENDING, lease_until=None, attempts=TABLE.c.attempts - 1)
+)
+
+
 def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip_locked: bool) -> list[Claimed]:
     """Due messages, leased to the caller in one UPDATE … RETURNING (SKIP LOCKED on PostgreSQL, so several workers
     never take the same one).
@@ -135,55 +204,17 @@ def claim(session: Session, now: datetime, *, limit: int, lease: timedelta, skip
     backoff, and what comes after it waits too). Photos to fetch (MEDIA) are not messages to the user: they
     neither wait nor hold anyone up.
     """
-    table = OutboxMessage.metadata.tables[OutboxMessage.__tablename__]
-    earlier = table.alias("earlier")
-    waits = exists().where(
-        earlier.c.openid == table.c.openid,
-        earlier.c.id < table.c.id,
-        unfinished(earlier.c.status),
-        earlier.c.kind != OutboxKind.MEDIA,
-    )
-    due = or_(
-        and_(table.c.status == OutboxStatus.PENDING, table.c.next_attempt_at <= now),
-        and_(table.c.status == OutboxStatus.SENDING, table.c.lease_until < now),
-    )
-    chosen = (
-        select(table.c.id)
-        .where(unfinished(table.c.status), due, or_(table.c.kind == OutboxKind.MEDIA, ~waits))
-        .order_by(table.c.id)
-        .limit(limit)
-    )
-    if skip_locked:
-        chosen = chosen.with_for_update(skip_locked=True)
-    picked = chosen.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")  # chosen once, then leased
-    leased = (
-        update(table)
-        .where(table.c.id == picked.c.id)
-        .values(status=OutboxStatus.SENDING, lease_until=now + lease, attempts=table.c.attempts + 1)
-        .returning(table.c.id, table.c.idempotency_key, table.c.openid, table.c.kind, table.c.payload, table.c.attempts)
-    )
-    return sorted((Claimed(*row) for row in session.connection().execute(leased)), key=lambda c: c.id)
+    rows = session.connection().execute(CLAIM[skip_locked], {"now": now, "limit": limit, "lease_until": now + lease})
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
 def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
     """Record a batch of accepted sends in one statement (rows no longer SENDING were settled elsewhere)."""
-    if not ids:
-        return
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING)
-        .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, errcode=None, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
+    if ids:
+        session.connection().execute(SENT, {"ids": list(ids), "now": now})
 
 
 def release(session: Session, ids: Sequence[int]) -> None:
     """Give claimed messages back unsent (the worker paused before their turn): due again, the attempt uncounted."""
-    if not ids:
-        return
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING)
-        .values(status=OutboxStatus.PENDING, lease_until=None, attempts=col(OutboxMessage.attempts) - 1)
-        .execution_options(synchronize_session=False)
-    )
+    if ids:
+        session.connection().execute(RELEASED, {"ids": list(ids)})

@@ -16,25 +16,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot.routing.dispatch import Dispatcher
 from bot.services.render import render
 from config.settings import Settings
 from domain.messages import Incoming, Kind
 from handlers.context import Context
-from storage import crypto, outbox
+from storage import crypto, inbound, outbox
 from storage.db import Database
-from storage.models import InboundMessage, ReplyMode, WechatUser
+from storage.models import ReplyMode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-USER_MESSAGES = frozenset({Kind.TEXT, Kind.IMAGE, Kind.VOICE, Kind.UNSUPPORTED})
+USER_MESSAGES = frozenset({Kind.TEXT, Kind.IMAGE, Kind.VOICE, Kind.UNSUPPORTED})  # these open the service window
+SUBSCRIPTION = frozenset({Kind.SUBSCRIBE, Kind.UNSUBSCRIBE})
 
 
 class Outcome(StrEnum):
@@ -155,45 +155,47 @@ class Inbox:
         now = self._clock()
         with self._db.transaction(keep_loaded=True) as session:
             self._db.lock_key(session, f"user:{incoming.openid}")
-            seen = session.get(InboundMessage, incoming.dedup_key)
+            seen = inbound.stored(session, incoming.dedup_key)
             if seen is not None:
                 log.info("%s: retry answered from the stored reply", incoming.dedup_key)
                 if seen.reply_mode != ReplyMode.PASSIVE or seen.reply is None:
                     return Delivery(None, Outcome.RETRY)
                 return Delivery(crypto.decrypt(self._settings.data_key, seen.reply), Outcome.RETRY)
-            record = InboundMessage(  # added with its reply in `_settle`: one INSERT, no UPDATE
-                dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
+            subscribed = incoming.kind is Kind.SUBSCRIBE if incoming.kind in SUBSCRIPTION else None
+            inbound.touch_user(
+                session, incoming.openid, now, wrote=incoming.kind in USER_MESSAGES, subscribed=subscribed
             )
-            self._touch_user(session, incoming, now)
             route, reply = self._dispatcher.answer(Context(session, incoming, now, self._settings))
-            passive = self._settle(session, record, incoming, reply, ticket, now)
+            passive = self._settle(session, incoming, reply, ticket, now)
             if passive is not None:
                 return Delivery(passive, Outcome.REPLIED, route)
             return Delivery(None, Outcome.SILENT if reply is None else Outcome.LATE, route)
 
     def _settle(
-        self,
-        session: Session,
-        record: InboundMessage,
-        incoming: Incoming,
-        reply: str | None,
-        ticket: _Ticket,
-        now: datetime,
+        self, session: Session, incoming: Incoming, reply: str | None, ticket: _Ticket, now: datetime
     ) -> str | None:
-        # Replies can quote what a chair typed (a worker's household, a phone number): stored encrypted.
-        record.reply = None if reply is None else crypto.encrypt(self._settings.data_key, reply)
+        """Record the delivery with its reply (one INSERT) and decide who carries the reply."""
         if reply is None:
-            record.reply_mode = ReplyMode.NONE
+            mode = ReplyMode.NONE
         elif ticket.claim_answer():
-            record.reply_mode = ReplyMode.PASSIVE
+            mode = ReplyMode.PASSIVE
         else:
-            record.reply_mode = ReplyMode.OUTBOX
+            mode = ReplyMode.OUTBOX
             outbox.enqueue_text(
                 session, key=f"reply:{incoming.dedup_key}", openid=incoming.openid, content=reply, now=now
             )
             self._on_outbox()
-        session.add(record)
-        return reply if record.reply_mode == ReplyMode.PASSIVE else None
+        inbound.record(
+            session,
+            dedup_key=incoming.dedup_key,
+            openid=incoming.openid,
+            kind=incoming.raw_type,
+            received_at=now,
+            # Replies can quote what a chair typed (a worker's household, a phone number): stored encrypted.
+            reply=None if reply is None else crypto.encrypt(self._settings.data_key, reply),
+            reply_mode=mode,
+        )
+        return reply if mode == ReplyMode.PASSIVE else None
 
     def _record_failure(self, incoming: Incoming, ticket: _Ticket) -> str | None:
         """Store the apology so a retry gets it too instead of running the failing handler again."""
@@ -201,30 +203,9 @@ class Inbox:
         now = self._clock()
         try:
             with self._db.transaction() as session:
-                if session.get(InboundMessage, incoming.dedup_key) is not None:
+                if inbound.stored(session, incoming.dedup_key) is not None:
                     return apology
-                record = InboundMessage(
-                    dedup_key=incoming.dedup_key, openid=incoming.openid, kind=incoming.raw_type, received_at=now
-                )
-                return self._settle(session, record, incoming, apology, ticket, now)
+                return self._settle(session, incoming, apology, ticket, now)
         except Exception:
             log.exception("%s: could not record the failure", incoming.dedup_key)
             return apology
-
-    @staticmethod
-    def _touch_user(session: Session, incoming: Incoming, now: datetime) -> None:
-        """One UPDATE for a follower already known (every message passes here); the row is made on first contact."""
-        changes: dict[str, Any] = {"messages_handled": col(WechatUser.messages_handled) + 1}
-        if incoming.kind in USER_MESSAGES:
-            changes["last_message_at"] = now
-        if incoming.kind in (Kind.SUBSCRIBE, Kind.UNSUBSCRIBE):
-            changes["subscribed"] = incoming.kind is Kind.SUBSCRIBE
-        known = session.execute(
-            update(WechatUser).where(col(WechatUser.openid) == incoming.openid).values(**changes),
-            execution_options={"synchronize_session": False},
-        )
-        if known.rowcount == 0:  # type: ignore[attr-defined]
-            user = WechatUser(openid=incoming.openid, first_seen_at=now, messages_handled=1)
-            user.last_message_at = changes.get("last_message_at")
-            user.subscribed = changes.get("subscribed", True)
-            session.add(user)

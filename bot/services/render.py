@@ -25,6 +25,7 @@ def environment(html: bool = False) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=html,
+        auto_reload=False,  # templates change only with a deployment: no stat() of the file at every render
     )
     env.filters["template_exists"] = exists
     env.globals["month_label"] = month_label

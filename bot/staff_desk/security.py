@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import Request, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/desk"
 HEADERS = {
@@ -19,9 +18,24 @@ HEADERS = {
 }
 
 
-async def desk_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    if request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/"):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
+class DeskHeaders:
+    """Plain ASGI rather than `BaseHTTPMiddleware`, which would run every request of the service, WeChat's
+    messages included, through an extra task and body stream: only /desk responses are touched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.staff_desk import assets, dashboard, data, enterprises, hardship, login, pages, people, reports, warnings
 from bot.staff_desk.auth import CsrfRefused, SignInNeeded
-from bot.staff_desk.security import desk_headers
+from bot.staff_desk.security import DeskHeaders
 
 log = logging.getLogger("unionbot.desk")
 router = APIRouter()
@@ -30,4 +30,4 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
-    app.middleware("http")(desk_headers)
+    app.add_middleware(DeskHeaders)
