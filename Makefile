@@ -35,7 +35,8 @@ test: lint
 	$(BIN)/pytest
 
 # The benchmark (bench/): load, scale and memory, written to bench/results/latest.md. Never part of `make test`.
-# Needs PostgreSQL on 127.0.0.1:5432 (trust auth; UNIONBOT_BENCH_PG_URL to change) and taskset.
+# Needs PostgreSQL on 127.0.0.1:5432 (trust auth; UNIONBOT_BENCH_PG_URL to change), taskset and wrk (the load).
+# `make bench-quick`: short passes and no outbox delivery, under two minutes on two cores.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

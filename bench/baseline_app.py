@@ -1,8 +1,9 @@
-"""The floor to compare against: a minimal WeChat endpoint that only checks, parses and echoes.
+"""The ceiling to compare against: a minimal WeChat endpoint that only checks, parses and echoes.
 
 Same framework, server and WeChat library as the real endpoint, but no database, no dialog, no templates: what
 any WeChat backend in Python pays per message. Our throughput is reported as a ratio of this one's.
-Run: `uvicorn bench.baseline_app:app`; safe mode when UNIONBOT_WECHAT_AES_KEY is set (as for the service).
+Run: `python -m bench.ceiling --port N` (the service's uvicorn settings); safe mode when UNIONBOT_WECHAT_AES_KEY
+is set (as for the service).
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ def _seed_submissions(
     db: Database, form_id: str, prefix: str, first: int, filed: Iterable[tuple[int, datetime]]
 ) -> int:
     """The generic submission row each seeded record points at: one per (enterprise, time), ids from `first`."""
-    rows = (
+    rows: Iterator[tuple[Any, ...]] = (
         (first + i, form_id, f"{prefix}{first + i}", f"seed:{first + i}", f"seed-chair-{e:06d}", e, {}, at)
         for i, (e, at) in enumerate(filed)
     )

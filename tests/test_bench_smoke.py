@@ -1,20 +1,30 @@
-"""The benchmark's load generator still speaks to the endpoint: a few chairs file a form, once plainly, once
-as a retry storm, in-process (the real `make bench` is never part of the tests)."""
+"""The benchmark still speaks to the endpoint: wrk's script (bench/wechat.lua) signs as WeChat does and walks the
+form, and the Python generator's retry storm doubles nothing (the real `make bench` is never part of the tests)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import func
 from sqlmodel import select
 
-from bench.load import Pool, Target, User, closed_loop, openids, percentile, retry_storm
+from bench import baseline_app, wrk
+from bench.load import Target, User, openids, percentile, retry_storm
 from bench.outbox_delivery import Tally, sent_body, tally
-from bench.script import Turn, preferred_walk
+from bench.run import free_port
+from bench.script import preferred_walk
 from bench.seed_data import seed_users
 from bot.app import create_app
 from config.settings import Settings
@@ -23,20 +33,62 @@ from storage.models import InboundMessage, Submission
 from tests.conftest import APPID, TOKEN
 from tests.harness import Clock
 
+needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (.ci/run installs it)")
 
-def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(
-    settings: Settings, db: Database, clock: Clock
-) -> None:
+
+@contextmanager
+def listening(app: FastAPI) -> Iterator[str]:
+    """`app` under uvicorn in a thread, for wrk to reach over TCP; the URL of its endpoint."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn stopped before it listened")
+            threading.Event().wait(0.05)
+        yield f"http://127.0.0.1:{port}/wechat"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@needs_wrk
+def test_the_wrk_script_signs_every_request_as_wechat_does() -> None:
+    with listening(baseline_app.app) as url:  # it answers 403 to a wrong signature
+        report, raw = wrk.run("smoke", url, wrk.Load("stranger", baseline_app.TOKEN, "smoke-"), 1, connections=4)
+    assert report.sent > 0 and raw["non200"] == 0 and report.errors == 0, report.error_samples
+    assert 0 < report.p50_ms <= report.p99_ms <= report.max_ms
+
+
+@needs_wrk
+def test_wrk_walks_the_form_and_every_message_is_stored_once(settings: Settings, db: Database) -> None:
+    chairs = openids(200, "wrk-")
+    seed_users(db, chairs)
+    now = Clock(datetime.now(UTC))  # wrk signs with the real time, and the endpoint checks its freshness
+    _, script, _ = preferred_walk(db, settings, chairs[0], now())
+    load = wrk.Load("form", TOKEN, "wrk-", pool=len(chairs), script=script)
+    with listening(create_app(settings, clock=now)) as url:
+        report, raw = wrk.run("smoke", url, load, 1, connections=4)
+    assert report.sent > 0 and report.errors == 0, report.error_samples
+    with db.transaction() as session:
+        stored = session.exec(select(func.count()).select_from(InboundMessage)).one()
+        filed = session.exec(select(Submission.openid)).all()
+        walked = session.exec(select(func.count(func.distinct(InboundMessage.openid)))).one()
+    # Every reply wrk read was stored; at most the messages still in flight when it stopped were stored besides.
+    assert raw["requests"] <= stored <= raw["sent"]
+    assert raw["walks"] <= len(filed) <= raw["walks"] + 4 and len(set(filed)) == len(filed)
+    assert walked <= raw["walks"] + 4  # no more walks begun than finished, but one in progress per connection
+
+
+def test_a_retry_storm_doubles_nothing(settings: Settings, db: Database, clock: Clock) -> None:
     chairs = openids(4, "smoke-")
     seed_users(db, chairs)
     form_id, script, _ = preferred_walk(db, settings, chairs[0], clock())
     assert script[0].expect and script[-1].expect == "回执号"
     transport = httpx.ASGITransport(app=create_app(settings, clock=clock))
     target = Target("http://unionbot.test/wechat", TOKEN, APPID, clock=lambda: clock().timestamp())
-
-    report = asyncio.run(closed_loop(target, Pool(chairs[:2], script), 2, 0.5, transport=transport))
-    assert report.sent > 0 and report.errors == 0, report.error_samples
-    assert 0 < report.p50_ms <= report.max_ms
 
     storm = asyncio.run(retry_storm(target, [User(chairs[3], script)], transport=transport))
     assert storm.report.errors == 0 and storm.mismatched == 0
@@ -46,17 +98,6 @@ def test_chairs_walk_the_form_under_load_and_a_retry_storm_doubles_nothing(
         filed = session.exec(select(Submission).where(Submission.openid == chairs[3])).all()
     assert len(stored) == len(script)
     assert [s.form_id for s in filed] == [form_id]
-
-
-def test_the_pool_never_hands_a_chair_in_the_middle_of_a_walk_to_another_walker() -> None:
-    pool = Pool(["chair-a", "chair-b"], [Turn("月报"), Turn("确认")])
-    a, b = pool.fresh(), pool.fresh()
-    b.next_turn(), b.next_turn()
-    assert a.openid == "chair-a" and not a.done
-    assert pool.after(b).openid == "chair-b"  # chair-a is still half-way through its report
-    assert pool.taken == 3
-    with pytest.raises(RuntimeError, match="more users at once"):
-        pool.fresh()
 
 
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=200))
