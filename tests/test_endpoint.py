@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 import xmltodict
 from sqlmodel import select
+from starlette.types import Message
 
 from bot.channel.signing import Signer, new_msg_id, text_xml
 from bot.routing.dispatch import Dispatcher
@@ -207,6 +211,44 @@ def test_oversized_chunked_body_without_length_gets_413(service: Service) -> Non
     chunks = (body[i : i + 4096] for i in range(0, len(body), 4096))
     response = service.client.post("/wechat", params=params, content=chunks)
     assert response.status_code == 413
+
+
+def test_a_caller_hanging_up_mid_body_gets_400_and_a_log_line_not_a_traceback(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    params, body = service.wechat.signer.sign(text_xml("u", "你好", new_msg_id()))
+    arriving: list[Message] = [
+        {"type": "http.request", "body": body[:20], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    answered: list[Message] = []
+
+    async def receive() -> Message:
+        return arriving.pop(0)
+
+    async def send(message: Message) -> None:
+        answered.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/wechat",
+        "raw_path": b"/wechat",
+        "query_string": urlencode(params).encode(),
+        "root_path": "",
+        "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(service.client.app(scope, receive, send))
+    assert answered[0]["status"] == 400
+    assert "connection closed after 20 bytes" in caplog.text and "Traceback" not in caplog.text
+    with service.services.db.transaction() as session:
+        assert session.exec(select(InboundMessage)).all() == []
 
 
 @pytest.mark.parametrize("msg_type", ["voice", "video", "location", "link", "notsure"])

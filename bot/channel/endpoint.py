@@ -18,6 +18,7 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import ClientDisconnect
 
 from bot.channel import observe
 from bot.channel.inbox import Inbox
@@ -149,9 +150,12 @@ async def _read_capped(request: Request, limit: int) -> bytes:
         raise RejectedRequest(413, f"body of {declared} bytes is over {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RejectedRequest(413, f"body is over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RejectedRequest(413, f"body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # the caller hung up mid-body: nothing to handle, nobody to answer
+        raise RejectedRequest(400, f"connection closed after {size} bytes of the body") from None
     return b"".join(chunks)
