@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, func, select
 from typing_extensions import TypeIs
 
@@ -31,8 +32,12 @@ QR_MAX_LIFETIME = timedelta(days=30)  # WeChat keeps a temporary parametric QR c
 SCENE_PREFIX = "bind:"  # a parametric QR's scene_str naming an invitation: `bind:9BDTMW82` (WeChat allows 64)
 
 
+# Asked for every message: built once (and its cache key with it), bound to each sender.
+ACTIVE_MEMBER = select(Member).where(Member.openid == bindparam("openid"), Member.active == True)  # noqa: E712
+
+
 def active_member(session: Session, openid: str) -> Member | None:
-    return session.exec(select(Member).where(Member.openid == openid, Member.active == True)).first()  # noqa: E712
+    return session.exec(ACTIVE_MEMBER, params={"openid": openid}).first()
 
 
 def new_code() -> str:
