@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -18,8 +18,23 @@ class DraftConflict(Exception):
     """Another process saved this draft in between (the per-user lock should make this impossible)."""
 
 
+# A form step loads and saves its draft: both statements are built once and bound per step.
+DRAFTS = Draft.metadata.tables[Draft.__tablename__]
+LOAD = select(Draft).where(Draft.openid == bindparam("openid"), Draft.form_id == bindparam("form_id"))
+SAVE = (
+    update(DRAFTS)
+    .where(DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.version == bindparam("seen_version"))
+    .values(
+        state=bindparam("new_state", type_=DRAFTS.c.state.type),
+        version=bindparam("new_version", type_=DRAFTS.c.version.type),
+        updated_at=bindparam("new_updated_at", type_=DRAFTS.c.updated_at.type),
+        expires_at=bindparam("new_expires_at", type_=DRAFTS.c.expires_at.type),
+    )
+)
+
+
 def load_draft(session: Session, openid: str, form_id: str) -> Draft | None:
-    return session.exec(select(Draft).where(Draft.openid == openid, Draft.form_id == form_id)).first()
+    return session.exec(LOAD, params={"openid": openid, "form_id": form_id}).first()
 
 
 def save_draft(
@@ -39,11 +54,9 @@ def save_draft(
         session.flush()
         return draft
     values = {"state": state, "version": draft.version + 1, "updated_at": now, "expires_at": now + ttl}
-    result = session.execute(
-        update(Draft).where(col(Draft.id) == draft.id, col(Draft.version) == draft.version).values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    bound = {f"new_{key}": value for key, value in values.items()}
+    result = session.connection().execute(SAVE, {"draft_id": draft.id, "seen_version": draft.version, **bound})
+    if result.rowcount != 1:
         raise DraftConflict(f"draft {draft.id} changed concurrently")
     for key, value in values.items():  # what was written, without reading the row back
         set_committed_value(draft, key, value)
