@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
-
-import redis
+from typing import TYPE_CHECKING, Protocol
 
 from config.settings import Settings
 from storage.db import Database
 from storage.models import AccessToken
+
+if TYPE_CHECKING:
+    import redis
 
 Fetch = Callable[[], tuple[str, int]]
 MARGIN = timedelta(seconds=120)
@@ -77,5 +78,7 @@ class RedisTokenCache:
 def token_cache(settings: Settings, db: Database, clock: Callable[[], datetime]) -> TokenCache:
     """The owner this deployment uses: Redis when `UNIONBOT_REDIS_URL` is set, else the database."""
     if settings.redis_url:
+        import redis  # only here: a deployment without Redis does not carry the client (~6 MB per worker)
+
         return RedisTokenCache(redis.Redis.from_url(settings.redis_url), settings.wechat_appid)
     return DatabaseTokenCache(db, settings.wechat_appid, clock)
