@@ -94,10 +94,19 @@ class Row:
     report: Report
     ceiling: float | None = None  # the ceiling's msg/s to divide by
     rss_mb: float | None = None
+    cpu: Busy | None = None  # what the server's processes spent on the pass
 
     @property
     def ratio(self) -> float | None:
         return self.report.per_second / self.ceiling if self.ceiling else None
+
+
+@dataclass(frozen=True)
+class Busy:
+    """The server's CPU over one pass: per answered message, and as a share of one core."""
+
+    per_message_us: float
+    share: float
 
 
 @dataclass
@@ -203,6 +212,19 @@ class Server:
         workers = [int(pid) for pid in children if "spawn_main" in _cmdline(int(pid))]
         return workers or [self.process.pid]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the workers have used so far (/proc/<pid>/stat, in clock ticks)."""
+        ticks = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def busy_since(self, cpu: float, began: float, messages: int) -> Busy:
+        """The CPU the workers used since `cpu_seconds()` read `cpu` at `began`, over `messages` answered."""
+        used, wall = self.cpu_seconds() - cpu, time.perf_counter() - began
+        return Busy(used * 1e6 / max(messages, 1), used / wall)
+
     def rss_mb(self) -> float:
         """The largest resident size among the workers (VmRSS from /proc)."""
         sizes = []
@@ -271,8 +293,10 @@ def measure_ceiling(results: Results, sizes: Sizes, fake: str) -> float:
     log("ceiling: wrk at full speed")
     with server("ceiling", ceiling_service(), service_env("sqlite://", fake)) as running:
         warm_up(running)
-        report, _ = wrk.run("max", running.url, strangers(), sizes.max_seconds, cpu=GENERATOR_CPU)
-        results.rows.append(Row("ceiling", report, report.per_second, running.rss_mb()))
+        cpu, began = running.cpu_seconds(), time.perf_counter()
+        report, raw = wrk.run("max", running.url, strangers(), sizes.max_seconds, cpu=GENERATOR_CPU)
+        busy = running.busy_since(cpu, began, raw["requests"])
+        results.rows.append(Row("ceiling", report, report.per_second, running.rss_mb(), busy))
     port = "8765"
     results.by_hand = [
         f"UNIONBOT_WECHAT_TOKEN={TOKEN} taskset -c {SERVER_CPU} .venv/bin/python -m bench.ceiling --port {port} &",
@@ -287,8 +311,10 @@ def measure_pair(
     """wrk at full speed, then at 80% of what it reached (on `paced`: fresh chairs for a form); returns how many
     requests wrk saw answered and how many it sent (the difference was in flight when it stopped)."""
     log(f"{scenario}: wrk at full speed")
+    cpu, began = running.cpu_seconds(), time.perf_counter()
     top, raw = wrk.run("max", running.url, load, sizes.max_seconds, cpu=GENERATOR_CPU)
-    results.rows.append(Row(scenario, top, ceiling, running.rss_mb()))
+    busy = running.busy_since(cpu, began, raw["requests"])
+    results.rows.append(Row(scenario, top, ceiling, running.rss_mb(), busy))
     time.sleep(SETTLE_SECONDS)
     passes = [raw]
     if top.per_second > 0:
@@ -487,8 +513,8 @@ def render(results: Results, info: dict[str, str], elapsed: float) -> str:
         "counts latency from the send, so a queue at the server shows, one building in wrk would not.",
         "",
         "| scenario | pass | conns | msg/s | × ceiling | p50 ms | p95 ms | p99 ms | max ms | errors | RSS MB "
-        "| generator CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server CPU a message | generator CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results.rows:
         r = row.report
@@ -497,6 +523,7 @@ def render(results: Results, info: dict[str, str], elapsed: float) -> str:
         lines.append(
             f"| {row.scenario} | {r.name}{pace} | {r.users} | {r.per_second} | {ratio} | {_ms(r.p50_ms)} | "
             f"{_ms(r.p95_ms)} | {_ms(r.p99_ms)} | {_ms(r.max_ms)} | {r.errors} | {row.rss_mb or '—'} | "
+            f"{'—' if row.cpu is None else f'{row.cpu.per_message_us:,.0f} µs'} | "
             f"{'—' if r.generator_cpu is None else f'{r.generator_cpu:.0%}'} |"
         )
     bound = [f"{row.scenario} {row.report.name}" for row in results.rows if (row.report.generator_cpu or 0) >= 0.9]
@@ -560,7 +587,16 @@ def render(results: Results, info: dict[str, str], elapsed: float) -> str:
         lines.append("")
     if results.outbox:
         lines += ["## Outbox delivery", "", *outbox_delivery.section(results.outbox), ""]
-    lines += ["## Targets", "", *targets(results), ""]
+    lines += [
+        "## Targets",
+        "",
+        *targets(results),
+        "",
+        "Where a message's CPU goes: `py-spy record --gil -f raw -o stacks.txt -- python -m bench.profile "
+        "stranger|form`; the analysis of the misses and what they would take, cause by cause: "
+        "`bench/results/2026-12-02-causes.md`.",
+        "",
+    ]
     if results.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]
     return "\n".join(lines)
@@ -577,10 +613,19 @@ def targets(results: Results) -> list[str]:
     def line(target: str, measured: str, ok: bool | None) -> None:
         out.append(f"| {target} | {measured} | {'—' if ok is None else ('met' if ok else '**missed**')} |")
 
+    ceiling = row("ceiling", "max")
+
     def ratio_line(target: str, scenario: str, least: float) -> None:
         found = row(scenario, "max")
         ratio = found.ratio if found else None
         shown = "—" if ratio is None else f"{ratio:.2f}× ({found.report.per_second if found else 0} msg/s)"
+        if found and found.cpu and ceiling and ceiling.cpu and ratio is not None and ratio < least:
+            # The measured cause: CPU per message. At the target rate one core allows ceiling's µs / least.
+            allowed = ceiling.cpu.per_message_us / least
+            shown += (
+                f"; the service used {found.cpu.share:.0%} of its core, {found.cpu.per_message_us:,.0f} µs a "
+                f"message (the ceiling {ceiling.cpu.per_message_us:,.0f}): the target needs ≤ {allowed:,.0f} µs"
+            )
         line(target, shown, None if ratio is None else ratio >= least)
 
     ratio_line("stranger ≥ 0.6× ceiling, SQLite", "stranger sqlite-1w", 0.6)
