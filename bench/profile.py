@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from bench.script import preferred_walk
 from bench.seed_data import seed_users
 from bot.app import create_app
-from bot.channel.signing import Signer, new_msg_id, text_xml
+from bot.channel.signing import Signer, asgi_scope, new_msg_id, text_xml
 from config.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
@@ -33,20 +32,6 @@ CHAIRS_PER_SENDER = 100
 
 async def _post(app: Any, signer: Signer, openid: str, text: str) -> None:
     params, body = signer.sign(text_xml(openid, text, new_msg_id()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/wechat",
-        "raw_path": b"/wechat",
-        "query_string": urlencode(params).encode(),
-        "root_path": "",
-        "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
     answered: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -55,7 +40,7 @@ async def _post(app: Any, signer: Signer, openid: str, text: str) -> None:
     async def send(message: dict[str, Any]) -> None:
         answered.append(message)
 
-    await app(scope, receive, send)
+    await app(asgi_scope(params, len(body)), receive, send)
     if answered[0]["status"] != 200:
         raise RuntimeError(f"HTTP {answered[0]['status']}: {answered[1:]}")
 

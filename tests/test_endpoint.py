@@ -6,14 +6,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from urllib.parse import urlencode
 
 import pytest
 import xmltodict
 from sqlmodel import select
 from starlette.types import Message
 
-from bot.channel.signing import Signer, new_msg_id, text_xml
+from bot.channel.signing import Signer, asgi_scope, new_msg_id, text_xml
 from bot.routing.dispatch import Dispatcher
 from config.settings import Settings
 from domain.messages import Kind
@@ -229,22 +228,8 @@ def test_a_caller_hanging_up_mid_body_gets_400_and_a_log_line_not_a_traceback(
     async def send(message: Message) -> None:
         answered.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/wechat",
-        "raw_path": b"/wechat",
-        "query_string": urlencode(params).encode(),
-        "root_path": "",
-        "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
     with caplog.at_level(logging.WARNING):
-        asyncio.run(service.client.app(scope, receive, send))
+        asyncio.run(service.client.app(asgi_scope(params, len(body)), receive, send))
     assert answered[0]["status"] == 400
     assert "connection closed after 20 bytes" in caplog.text and "Traceback" not in caplog.text
     with service.services.db.transaction() as session:
