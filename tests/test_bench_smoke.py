@@ -7,6 +7,7 @@ import asyncio
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,10 +45,13 @@ def listening(app: FastAPI) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
+        deadline = time.monotonic() + 20
         while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn stopped before it listened")
-            threading.Event().wait(0.05)
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start listening")
+            # time.sleep, not Event.wait: under libfaketime (.ci/run's second and third passes) a timed wait on
+            # a lock never returns.
+            time.sleep(0.05)
         yield f"http://127.0.0.1:{port}/wechat"
     finally:
         server.should_exit = True
