@@ -737,10 +737,10 @@ def test_control_latency_delays_api_calls_only(http: httpx.Client, state: FakeSt
     assert http.post("/_fake/latency", json={"seconds": -1}).status_code == 422
 
 
-def test_latency_does_not_serialise_concurrent_calls(clean: FakeWechatServer, state: FakeState) -> None:
-    state.latency_seconds = 0.5
-    clients = [httpx.Client(base_url=clean.url, timeout=10) for _ in range(5)]
-    barrier = threading.Barrier(len(clients))
+def fetch_tokens_at_once(url: str, callers: int) -> None:
+    """`callers` clients each ask for a token, released together by a barrier, each on its own connection."""
+    clients = [httpx.Client(base_url=url, timeout=10) for _ in range(callers)]
+    barrier = threading.Barrier(callers)
 
     def fetch(client: httpx.Client) -> None:
         barrier.wait()
@@ -753,6 +753,11 @@ def test_latency_does_not_serialise_concurrent_calls(clean: FakeWechatServer, st
         t.join()
     for c in clients:
         c.close()
+
+
+def test_latency_does_not_serialise_concurrent_calls(clean: FakeWechatServer, state: FakeState) -> None:
+    state.latency_seconds = 0.5
+    fetch_tokens_at_once(clean.url, 5)
 
     answered = [c.at for c in state.snapshot()]
     assert len(answered) == 5
@@ -800,20 +805,7 @@ def test_overlapping_calls_are_counted_and_recorded_with_their_arrival(
     clean: FakeWechatServer, state: FakeState
 ) -> None:
     state.latency_seconds = 0.3
-    clients = [httpx.Client(base_url=clean.url, timeout=10) for _ in range(4)]
-    barrier = threading.Barrier(len(clients))
-
-    def fetch(client: httpx.Client) -> None:
-        barrier.wait()
-        fetch_token(client)
-
-    threads = [threading.Thread(target=fetch, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for c in clients:
-        c.close()
+    fetch_tokens_at_once(clean.url, 4)
 
     calls = state.snapshot()
     assert state.peak_in_flight == 4
